@@ -1,0 +1,1 @@
+"""agentos: the example application whose SQL gatecheck reads."""

@@ -1,0 +1,3 @@
+from gatecheck.cli import main
+
+main()

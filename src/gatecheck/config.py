@@ -1,0 +1,592 @@
+"""Load ``rules.yaml`` and its packs into a typed, validated `GateConfig`.
+
+The loader works on ``yaml.compose`` nodes rather than ``yaml.safe_load``
+output so that every error can name the file, line and column of the
+offending key.  Scalars are still built by PyYAML's safe constructor, so the
+values are exactly what ``yaml.safe_load`` would give.  All problems in all
+files are collected before one `ConfigError` is raised.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from gatecheck.errors import ConfigError, GatecheckError
+from gatecheck.findings import Severity
+
+CONFIG_NAMES = ("rules.yaml", "rules.yml", ".gatecheck.yaml")
+DEFAULT_INCLUDE = ("**/*.py", "**/*.sql")
+RULE_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+#: Guards against hostile documents: alias bombs expand through shared nodes,
+#: so conversion counts every node it visits, aliases included.
+MAX_NODES = 200_000
+MAX_DEPTH = 64
+
+TOP_KEYS = ("version", "database", "dialect", "sources", "include", "rules")
+PACK_KEYS = ("version", "include", "rules")
+SOURCES_KEYS = ("include", "exclude")
+DATABASE_KEYS = ("migrations", "seed_data")
+COMMON_RULE_KEYS = ("id", "kind", "severity", "message", "paths", "exclude", "ignore")
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where something was declared: 1-based, for messages."""
+
+    path: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class DatabaseSpec:
+    """A live database URL, or migrations to replay into a scratch database."""
+
+    url: str | None = None
+    migrations: str | None = None
+    seed_data: tuple[str, ...] = ()
+    #: Relative paths in ``url``/``migrations``/``seed_data`` resolve against this.
+    base_dir: Path = Path(".")
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    id: str
+    kind: str
+    severity: Severity
+    message: str | None
+    options: Any
+    origin: Origin
+    paths: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    path: Path
+    database: DatabaseSpec | None = None
+    dialect: str = "sqlite"
+    include: tuple[str, ...] = DEFAULT_INCLUDE
+    exclude: tuple[str, ...] = ()
+    rules: tuple[RuleSpec, ...] = ()
+    files: tuple[Path, ...] = field(default=())  # the rules file and every pack, in load order
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest rules file in ``start`` or one of its parents."""
+    start = start.resolve()
+    for directory in (start, *start.parents):
+        for name in CONFIG_NAMES:
+            candidate = directory / name
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def load_config(path: Path, *, display_root: Path | None = None) -> GateConfig:
+    """Load and validate a rules file and the packs it includes."""
+    return _Loader(display_root or path.parent).load(path)
+
+
+# ---------------------------------------------------------------- conversion
+
+
+def type_name(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "list"
+    return {
+        "tag:yaml.org,2002:str": "string", "tag:yaml.org,2002:int": "int",
+        "tag:yaml.org,2002:float": "float", "tag:yaml.org,2002:bool": "bool",
+        "tag:yaml.org,2002:null": "null",
+    }.get(node.tag, node.tag.rsplit(":", 1)[-1])
+
+
+class OptionError(Exception):
+    """Raised by option parsers; the loader adds the location."""
+
+    def __init__(self, message: str, node: yaml.Node | None = None) -> None:
+        super().__init__(message)
+        self.node = node
+
+
+def scalar(node: yaml.Node) -> Any:
+    if not isinstance(node, yaml.ScalarNode):
+        raise OptionError(f"expected a scalar, got {type_name(node)}", node)
+    return yaml.constructor.SafeConstructor().construct_object(node)
+
+
+def as_str(node: yaml.Node) -> str:
+    if type_name(node) != "string":
+        raise OptionError(f"expected string, got {type_name(node)}", node)
+    return str(scalar(node))
+
+
+def as_str_list(node: yaml.Node) -> tuple[str, ...]:
+    """A string or a list of strings (so ``pattern: x`` and ``[x, y]`` both work)."""
+    if isinstance(node, yaml.SequenceNode):
+        items = []
+        for item in node.value:
+            if type_name(item) != "string":
+                raise OptionError(
+                    f"expected string or list of strings, got list containing {type_name(item)}",
+                    item)
+            items.append(str(scalar(item)))
+        return tuple(items)
+    if type_name(node) == "string":
+        return (str(scalar(node)),)
+    raise OptionError(f"expected string or list of strings, got {type_name(node)}", node)
+
+
+def as_int(node: yaml.Node) -> int:
+    if type_name(node) != "int":
+        raise OptionError(f"expected integer, got {type_name(node)}", node)
+    return int(scalar(node))
+
+
+def as_number(node: yaml.Node) -> float:
+    if type_name(node) not in ("int", "float"):
+        raise OptionError(f"expected number, got {type_name(node)}", node)
+    return float(scalar(node))
+
+
+def as_bool(node: yaml.Node) -> bool:
+    if type_name(node) != "bool":
+        raise OptionError(f"expected true or false, got {type_name(node)}", node)
+    return bool(scalar(node))
+
+
+def mapping_items(node: yaml.Node) -> list[tuple[str, yaml.Node, yaml.Node]]:
+    """(key, key node, value node) of a mapping with string keys."""
+    if not isinstance(node, yaml.MappingNode):
+        raise OptionError(f"expected mapping, got {type_name(node)}", node)
+    out = []
+    for key_node, value_node in node.value:
+        if type_name(key_node) != "string":
+            raise OptionError(f"keys must be strings, got {type_name(key_node)}", key_node)
+        out.append((str(scalar(key_node)), key_node, value_node))
+    return out
+
+
+_BY_TYPE: dict[Any, Callable[[yaml.Node], Any]] = {
+    str: as_str, int: as_int, float: as_number, bool: as_bool,
+    tuple[str, ...]: as_str_list,
+}
+
+
+def option_key(f: dataclasses.Field[Any]) -> str:
+    """YAML key of an options field: ``except_`` is spelled ``except``."""
+    return f.name.rstrip("_")
+
+
+def _parser_for(f: dataclasses.Field[Any], hint: Any) -> Callable[[yaml.Node], Any]:
+    custom = f.metadata.get("parse")
+    if custom is not None:
+        return custom  # type: ignore[no-any-return]
+    optional = False
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        optional = len(args) < len(typing.get_args(hint))
+        hint = args[0] if len(args) == 1 else hint
+    parse = _BY_TYPE.get(hint)
+    if parse is None:
+        raise TypeError(f"no YAML parser for option type {hint!r} ({f.name})")
+    if not optional:
+        return parse
+
+    def parse_optional(node: yaml.Node) -> Any:
+        return None if type_name(node) == "null" else parse(node)
+    return parse_optional
+
+
+def option_fields(options_cls: type) -> list[tuple[dataclasses.Field[Any], Any]]:
+    hints = typing.get_type_hints(options_cls)
+    return [(f, hints[f.name]) for f in dataclasses.fields(options_cls)]
+
+
+def kind_keys(options_cls: type) -> list[str]:
+    """Every YAML key a rule of this kind accepts, aliases included."""
+    keys = list(COMMON_RULE_KEYS)
+    for f, _ in option_fields(options_cls):
+        keys.append(option_key(f))
+        keys.extend(f.metadata.get("aliases", ()))
+    return keys
+
+
+# ---------------------------------------------------------------- the loader
+
+
+class _Loader:
+    def __init__(self, display_root: Path) -> None:
+        self.display_root = display_root.resolve()
+        self.problems: list[GatecheckError] = []
+        self.rules: list[RuleSpec] = []
+        self.seen_ids: dict[str, Origin] = {}
+        self.files: list[Path] = []
+
+    # -- helpers
+
+    def display(self, path: Path) -> str:
+        try:
+            return path.resolve().relative_to(self.display_root).as_posix()
+        except ValueError:
+            return str(path)
+
+    def origin(self, path: Path, node: yaml.Node) -> Origin:
+        mark = node.start_mark
+        return Origin(self.display(path), mark.line + 1, mark.column + 1)
+
+    def problem(self, path: Path, node: yaml.Node | None, message: str) -> None:
+        if node is None:
+            self.problems.append(ConfigError(message, path=self.display(path)))
+            return
+        o = self.origin(path, node)
+        self.problems.append(ConfigError(message, path=o.path, line=o.line, column=o.column))
+
+    def unknown_key(self, path: Path, key_node: yaml.Node, where: str, key: str,
+                    valid: typing.Iterable[str]) -> None:
+        self.problem(path, key_node,
+                     f"{where}unknown key {key!r}; valid keys: {', '.join(valid)}")
+
+    # -- documents
+
+    def compose(self, path: Path) -> yaml.Node | None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            self.problem(path, None, "file not found")
+            return None
+        except (OSError, UnicodeDecodeError) as exc:
+            self.problem(path, None, f"cannot read: {exc}")
+            return None
+        try:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            msg = f"invalid YAML: {exc.problem or exc.context}"
+            if mark is None:
+                self.problem(path, None, msg)
+            else:
+                self.problems.append(ConfigError(msg, path=self.display(path),
+                                                 line=mark.line + 1, column=mark.column + 1))
+            return None
+        except yaml.YAMLError as exc:
+            self.problem(path, None, f"invalid YAML: {exc}")
+            return None
+        except RecursionError:
+            self.problem(path, None, "invalid YAML: document nested too deeply")
+            return None
+        if node is None:
+            return yaml.MappingNode("tag:yaml.org,2002:map", [])
+        problem = _check_size(node)
+        if problem:
+            self.problem(path, node, problem)
+            return None
+        return node
+
+    def load(self, path: Path) -> GateConfig:
+        path = path.resolve()
+        settings: dict[str, Any] = {}
+        self.load_file(path, stack=(), top=True, settings=settings)
+        if self.problems:
+            raise ConfigError("invalid configuration", problems=self.problems)
+        return GateConfig(path=path, rules=tuple(self.rules), files=tuple(self.files), **settings)
+
+    def load_file(self, path: Path, *, stack: tuple[Path, ...], top: bool,
+                  settings: dict[str, Any], via: tuple[Path, yaml.Node] | None = None) -> None:
+        if path in stack:
+            cycle = " -> ".join(self.display(p) for p in (*stack, path))
+            assert via is not None
+            self.problem(via[0], via[1], f"include cycle: {cycle}")
+            return
+        if path in self.files:
+            return  # a pack included twice (diamond) loads once
+        node = self.compose(path)
+        if node is None:
+            return
+        self.files.append(path)
+        try:
+            items = mapping_items(node)
+        except OptionError as exc:
+            self.problem(path, exc.node, f"top level: {exc}")
+            return
+        valid = TOP_KEYS if top else PACK_KEYS
+        seen: dict[str, yaml.Node] = {}
+        for key, key_node, value in items:
+            if key in seen:
+                self.problem(path, key_node, f"duplicate key {key!r}")
+                continue
+            seen[key] = value
+            if key not in valid:
+                extra = " (only the top-level rules file may set it)" if key in TOP_KEYS else ""
+                self.unknown_key(path, key_node, "", key, valid)
+                if extra:
+                    self.problems[-1].message += extra
+                continue
+        if "version" in seen:
+            try:
+                if as_int(seen["version"]) != 1:
+                    raise OptionError("unsupported version; valid: 1", seen["version"])
+            except OptionError as exc:
+                self.problem(path, exc.node, f"version: {exc}")
+        elif top:
+            self.problem(path, node, "missing key 'version' (use: version: 1)")
+        if top:
+            self.load_settings(path, seen, settings)
+        if "include" in seen:
+            self.load_includes(path, seen["include"], stack=(*stack, path), settings=settings)
+        if "rules" in seen:
+            self.load_rules(path, seen["rules"])
+
+    def load_settings(self, path: Path, seen: dict[str, yaml.Node],
+                      settings: dict[str, Any]) -> None:
+        base = path.parent
+        if "database" in seen:
+            db = self.parse_database(path, seen["database"], base)
+            if db is not None:
+                settings["database"] = db
+        if "dialect" in seen:
+            try:
+                dialect = as_str(seen["dialect"]).lower()
+            except OptionError as exc:
+                self.problem(path, exc.node, f"dialect: {exc}")
+            else:
+                known = _known_dialects(dialect)
+                if known is not None:
+                    self.problem(path, seen["dialect"],
+                                 f"dialect: unknown dialect {dialect!r}; valid: {', '.join(known)}")
+                else:
+                    settings["dialect"] = dialect
+        if "sources" in seen:
+            try:
+                for key, key_node, value in mapping_items(seen["sources"]):
+                    if key not in SOURCES_KEYS:
+                        self.unknown_key(path, key_node, "sources › ", key, SOURCES_KEYS)
+                        continue
+                    try:
+                        settings[key] = as_str_list(value)
+                    except OptionError as exc:
+                        self.problem(path, exc.node, f"sources › {key}: {exc}")
+            except OptionError as exc:
+                self.problem(path, exc.node, f"sources: {exc}")
+
+    def parse_database(self, path: Path, node: yaml.Node, base: Path) -> DatabaseSpec | None:
+        try:
+            if type_name(node) == "string":
+                return DatabaseSpec(url=expand_env(as_str(node)), base_dir=base)
+            fields: dict[str, Any] = {}
+            for key, key_node, value in mapping_items(node):
+                if key not in DATABASE_KEYS:
+                    self.unknown_key(path, key_node, "database › ", key, DATABASE_KEYS)
+                elif key == "migrations":
+                    fields[key] = as_str(value)
+                else:
+                    fields[key] = as_str_list(value)
+            if "migrations" not in fields:
+                self.problem(path, node, "database: a mapping needs 'migrations: GLOB'")
+                return None
+            return DatabaseSpec(base_dir=base, **fields)
+        except OptionError as exc:
+            self.problem(path, exc.node or node,
+                         f"database: {exc} (a URL string such as sqlite:///app.db, "
+                         "or {migrations: 'migrations/*.sql'})")
+        except KeyError as exc:
+            self.problem(path, node, f"database: environment variable {exc.args[0]} is not set")
+        return None
+
+    def load_includes(self, path: Path, node: yaml.Node, *, stack: tuple[Path, ...],
+                      settings: dict[str, Any]) -> None:
+        try:
+            names = as_str_list(node)
+        except OptionError as exc:
+            self.problem(path, exc.node, f"include: {exc}")
+            return
+        items = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        for name, item in zip(names, items):
+            target = (path.parent / name).resolve()
+            if not target.is_file():
+                self.problem(path, item, f"include: file not found: {name}")
+                continue
+            self.load_file(target, stack=stack, top=False, settings=settings, via=(path, item))
+
+    def load_rules(self, path: Path, node: yaml.Node) -> None:
+        if not isinstance(node, yaml.SequenceNode):
+            self.problem(path, node, f"rules: expected list, got {type_name(node)}")
+            return
+        for index, rule_node in enumerate(node.value):
+            rule = self.parse_rule(path, index, rule_node)
+            if rule is not None:
+                self.rules.append(rule)
+
+    def parse_rule(self, path: Path, index: int, node: yaml.Node) -> RuleSpec | None:
+        from gatecheck.kinds.registry import KINDS
+
+        where = f"rules[{index}]"
+        try:
+            items = mapping_items(node)
+        except OptionError as exc:
+            self.problem(path, exc.node, f"{where}: {exc}")
+            return None
+        values = {key: (key_node, value) for key, key_node, value in items}
+        before = len(self.problems)
+        for key, key_node, _ in items:
+            if sum(1 for k, _, _ in items if k == key) > 1:
+                self.problem(path, key_node, f"{where}: duplicate key {key!r}")
+        rule_id = None
+        if "id" not in values:
+            self.problem(path, node, f"{where}: missing key 'id'")
+        else:
+            try:
+                rule_id = as_str(values["id"][1])
+                if not RULE_ID.match(rule_id):
+                    raise OptionError(
+                        f"invalid id {rule_id!r}: use lower-case letters, digits and single "
+                        "hyphens, e.g. no-task-sessions", values["id"][1])
+            except OptionError as exc:
+                self.problem(path, exc.node, f"{where} › id: {exc}")
+                rule_id = None
+        if rule_id:
+            where = f"{where} (id={rule_id})"
+        module = None
+        if "kind" not in values:
+            self.problem(path, node, f"{where}: missing key 'kind'; valid kinds: "
+                                     f"{', '.join(sorted(KINDS))}")
+        else:
+            kind_node = values["kind"][1]
+            try:
+                kind = as_str(kind_node)
+                module = KINDS.get(kind)
+                if module is None:
+                    raise OptionError(f"unknown kind {kind!r}; valid kinds: "
+                                      f"{', '.join(sorted(KINDS))}", kind_node)
+            except OptionError as exc:
+                self.problem(path, exc.node, f"{where} › kind: {exc}")
+        if module is None:
+            return None
+
+        common: dict[str, Any] = {}
+        for key, parse in (("severity", _parse_severity), ("message", as_str),
+                           ("paths", as_str_list), ("exclude", as_str_list),
+                           ("ignore", as_str_list)):
+            if key in values:
+                try:
+                    common[key] = parse(values[key][1])
+                except OptionError as exc:
+                    self.problem(path, exc.node, f"{where} › {key}: {exc}")
+
+        options = self.parse_options(path, where, node, module.Options, values)
+        if len(self.problems) > before or options is None or rule_id is None:
+            return None
+        origin = self.origin(path, node)
+        if rule_id in self.seen_ids:
+            self.problem(path, values["id"][1],
+                         f"{where}: duplicate rule id, first defined at {self.seen_ids[rule_id]}")
+            return None
+        self.seen_ids[rule_id] = origin
+        return RuleSpec(id=rule_id, kind=module.KIND,
+                        severity=common.pop("severity", Severity.ERROR),
+                        message=common.pop("message", None), options=options,
+                        origin=origin, **common)
+
+    def parse_options(self, path: Path, where: str, rule_node: yaml.Node, options_cls: type,
+                      values: dict[str, tuple[yaml.Node, yaml.Node]]) -> Any:
+        kwargs: dict[str, Any] = {}
+        claimed = set(COMMON_RULE_KEYS)
+        ok = True
+        for f, hint in option_fields(options_cls):
+            keys = [option_key(f), *f.metadata.get("aliases", ())]
+            claimed.update(keys)
+            present = [k for k in keys if k in values]
+            if len(present) > 1:
+                self.problem(path, values[present[1]][0],
+                             f"{where}: {present[0]!r} and {present[1]!r} are the same option; "
+                             "use one")
+                ok = False
+                continue
+            if not present:
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                    self.problem(path, rule_node, f"{where}: missing option {keys[0]!r}")
+                    ok = False
+                continue
+            try:
+                kwargs[f.name] = _parser_for(f, hint)(values[present[0]][1])
+            except OptionError as exc:
+                self.problem(path, exc.node or values[present[0]][1],
+                             f"{where} › {present[0]}: {exc}")
+                ok = False
+        for key, (key_node, _) in values.items():
+            if key not in claimed:
+                self.unknown_key(path, key_node, f"{where}: ", key, kind_keys(options_cls))
+                ok = False
+        if not ok:
+            return None
+        try:
+            return options_cls(**kwargs)
+        except (OptionError, ValueError) as exc:
+            self.problem(path, rule_node, f"{where}: {exc}")
+            return None
+
+
+def _parse_severity(node: yaml.Node) -> Severity:
+    text = as_str(node)
+    try:
+        return Severity.parse(text)
+    except KeyError:
+        raise OptionError(f"unknown severity {text!r}; valid: error, warning, info", node) from None
+
+
+def _check_size(root: yaml.Node) -> str | None:
+    """Reject alias bombs and absurd nesting before anything walks the tree."""
+    count = 0
+    stack: list[tuple[yaml.Node, int]] = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            return (f"document too large: more than {MAX_NODES} nodes once aliases are "
+                    "expanded (an alias bomb?)")
+        if depth > MAX_DEPTH:
+            return f"document nested deeper than {MAX_DEPTH} levels"
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((child, depth + 1) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.append((key, depth + 1))
+                stack.append((value, depth + 1))
+    return None
+
+
+def expand_env(text: str) -> str:
+    """Expand ``${NAME}``; an unset variable raises KeyError(NAME)."""
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in os.environ:
+            raise KeyError(name)
+        return os.environ[name]
+    return _ENV_VAR.sub(replace, text)
+
+
+def _known_dialects(dialect: str) -> list[str] | None:
+    """None when ``dialect`` is a sqlglot dialect, else the valid names."""
+    if dialect in ("sqlite", "postgres"):
+        return None  # the common cases must not pay for importing sqlglot
+    from sqlglot.dialects.dialect import Dialects
+
+    names = sorted(d.value for d in Dialects if d.value)
+    return None if dialect in names else names

@@ -1,0 +1,52 @@
+"""`Finding` mirrors one entry of the JSON contract's ``findings`` list."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Severity(enum.IntEnum):
+    INFO = 1
+    WARNING = 2
+    ERROR = 3
+
+    @classmethod
+    def parse(cls, text: str) -> "Severity":
+        return cls[text.upper()]
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    kind: str
+    severity: Severity
+    message: str
+    path: str | None = None
+    line: int | None = None
+    column: int | None = None
+    end_line: int | None = None
+    end_column: int | None = None
+    object: str | None = None
+    #: Kind-specific JSON fields after the contract's ten (``count``, ``sample``).
+    extra: tuple[tuple[str, Any], ...] = field(default=())
+
+    def sort_key(self) -> tuple[Any, ...]:
+        # Schema findings (no path) sort before file findings: "" < any path.
+        return (self.path or "", self.line or 0, self.column or 0, self.rule,
+                self.object or "", self.message)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "rule": self.rule, "kind": self.kind, "severity": self.severity.label,
+            "message": self.message, "path": self.path, "line": self.line,
+            "column": self.column, "end_line": self.end_line, "end_column": self.end_column,
+            "object": self.object,
+        }
+        out.update(self.extra)
+        return out

@@ -1,0 +1,57 @@
+"""Rule kinds: one module per kind, registered in `gatecheck.kinds.registry`.
+
+A kind module defines ``KIND`` (its name in YAML), ``NEEDS`` (what the engine
+must prepare: source fragments, the schema, a data connection), a frozen
+``Options`` dataclass (its YAML options, validated by the config loader) and
+``check(ctx, options, emit)``.  Its docstring is its documentation, printed
+by ``gatecheck explain KIND``: What it does / Why it matters / Example / Fix /
+Options.  A check never prints, opens files or opens connections.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Iterable, Protocol
+
+if TYPE_CHECKING:
+    from gatecheck.model import Schema
+    from gatecheck.positions import Span
+    from gatecheck.sqlfacts import FragmentFacts
+
+SOURCES = "sources"
+SCHEMA = "schema"
+DATA = "data"
+
+
+class Emit(Protocol):
+    def __call__(self, message: str, *, obj: str | None = None,
+                 facts: "FragmentFacts | None" = None, span: "Span | None" = None,
+                 extra: dict[str, Any] | None = None) -> None: ...
+
+
+class Context(Protocol):
+    """What a check may look at."""
+
+    dialect: str
+
+    @property
+    def schema(self) -> "Schema": ...
+
+    @property
+    def sources(self) -> "list[FragmentFacts]": ...
+
+
+@lru_cache(maxsize=1024)
+def _glob(pattern: str) -> re.Pattern[str]:
+    return re.compile(fnmatch.translate(pattern.casefold()))
+
+
+def glob_match(name: str, patterns: Iterable[str]) -> str | None:
+    """The first glob of ``patterns`` that ``name`` matches, case-insensitively."""
+    folded = name.casefold()
+    for pattern in patterns:
+        if _glob(pattern).match(folded):
+            return pattern
+    return None

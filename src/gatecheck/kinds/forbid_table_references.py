@@ -1,0 +1,80 @@
+"""SQL in the sources must not reference forbidden tables.
+
+**What it does**
+Parses every SQL fragment of the sources (``.sql`` files statement by
+statement, SQL string literals in Python) and flags each place where a
+forbidden table is used *as a table*: after ``FROM``/``JOIN``, as the target
+of ``INSERT``/``UPDATE``/``DELETE``/``REPLACE``, in DDL, ``REFERENCES``, and
+inside trigger bodies.  Names match as the dialect compares identifiers:
+any letter case, quoted (``"task_sessions"``, backticks) or schema-qualified
+(``main.task_sessions``).  Never flagged: comments, docstrings, log or UI
+strings, string literals inside SQL (``WHERE name = 'task_sessions'``),
+longer identifiers (``task_sessions_legacy``, ``task_sessions_count``), a
+CTE that shadows the name, and tables named through an f-string placeholder.
+
+**Why it matters**
+After a table is merged away, the code that still reads or writes it is the
+regression: it fails at runtime, or worse, writes into an archive nobody
+reads.  A substring search flags comments and misses quoted names; a parser
+does neither.
+
+**Example**
+```yaml
+rules:
+  - id: no-task-sessions
+    kind: forbid-table-references
+    tables: [task_sessions]
+    exclude: ["**/migrations/**"]
+```
+fails on ``cur.execute("INSERT INTO task_sessions (session_id) VALUES (?)", ...)``
+at the line and column of ``task_sessions``.
+
+**Fix**
+Point the query at the table that replaced it (``chat_sessions``), or move
+a legitimate use into an excluded path (migrations).
+
+**Options**
+- ``tables``: table names or globs (required).
+- ``except``: globs of names that are allowed anyway.
+- ``paths`` / ``exclude`` (every source rule): which files the rule sees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gatecheck.kinds import SOURCES, Context, Emit, glob_match
+
+KIND = "forbid-table-references"
+NEEDS = frozenset({SOURCES})
+
+
+@dataclass(frozen=True)
+class Options:
+    tables: tuple[str, ...] = field(metadata={"aliases": ("table",)})
+    except_: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.tables:
+            raise ValueError("'tables' must name at least one table")
+
+
+def check(ctx: Context, options: Options, emit: Emit) -> None:
+    # Entries with a schema ("public.task_sessions") also match unqualified
+    # references, since those resolve through the default schema.
+    bare = tuple(t.rsplit(".", 1)[-1] for t in options.tables)
+    for facts in ctx.sources:
+        if not facts.is_sql:
+            continue
+        for ref in facts.tables:
+            if ref.dynamic:
+                continue
+            pattern = glob_match(ref.name, bare)
+            if pattern is None or glob_match(ref.name, options.except_):
+                continue
+            qualified = options.tables[bare.index(pattern)]
+            if "." in qualified and ref.schema is not None and \
+                    ref.schema.casefold() != qualified.rsplit(".", 1)[0].casefold():
+                continue
+            emit(f"references forbidden table {ref.name}", obj=ref.name, facts=facts,
+                 span=ref.span)

@@ -1,0 +1,55 @@
+"""SQL embedded in the sources must parse in the configured dialect.
+
+**What it does**
+Reports every SQL fragment that the dialect's parser rejects, at the token
+where parsing failed: ``.sql`` statements, strings passed to
+``execute``/``executescript``/``text``/``read_sql``, and other string
+literals that read like a statement (``SELECT ... FROM``, ``INSERT INTO``,
+``UPDATE ... SET``, ...).  Prose that merely starts with a SQL word
+("Select a file to upload") is not SQL and is never reported.  f-string and
+``%``/``.format`` placeholders are replaced by a neutral token first, so a
+template with a dynamic column still parses.
+
+**Why it matters**
+A typo in a query string fails only when that code path runs, often in
+production.  Every other gate also needs parseable SQL to see the tables a
+query uses: an unparseable statement is a blind spot.
+
+**Example**
+```yaml
+rules:
+  - id: sql-parses
+    kind: sql-parses
+```
+fails on ``cur.execute("SELECT id FROM tasks WHERE")``.
+
+**Fix**
+Correct the statement, or set ``dialect:`` to the database's SQL dialect
+(``sqlite``, ``postgres``, ``mysql`` ...).
+
+**Options**
+- ``paths`` / ``exclude`` (every source rule): which files the rule sees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gatecheck.kinds import SOURCES, Context, Emit
+
+KIND = "sql-parses"
+NEEDS = frozenset({SOURCES})
+
+
+@dataclass(frozen=True)
+class Options:
+    pass
+
+
+def check(ctx: Context, options: Options, emit: Emit) -> None:
+    for facts in ctx.sources:
+        if not facts.is_sql:
+            continue
+        for problem in facts.errors:
+            emit(f"SQL does not parse ({ctx.dialect}): {problem.message}",
+                 facts=facts, span=problem.span)

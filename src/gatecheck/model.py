@@ -1,0 +1,111 @@
+"""The introspected schema: frozen, engine-independent value objects.
+
+Names keep the case the database reports; lookups go through `Schema.table`
+which folds case, since SQLite and unquoted PostgreSQL identifiers compare
+case-insensitively.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str = ""
+    not_null: bool = False
+    default: str | None = None
+    primary_key: int = 0  # 1-based position in the primary key, 0 if not part of it
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    columns: tuple[str, ...]
+    ref_table: str
+    ref_columns: tuple[str, ...]  # empty: the referenced table's primary key
+    on_delete: str = ""
+    on_update: str = ""
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    columns: tuple[str, ...]
+    unique: bool = False
+    origin: str = "c"  # SQLite: c = CREATE INDEX, u = UNIQUE constraint, pk = primary key
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...] = ()
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    indexes: tuple[Index, ...] = ()
+    sql: str | None = None
+
+    @property
+    def primary_key(self) -> tuple[str, ...]:
+        pk = sorted((c for c in self.columns if c.primary_key), key=lambda c: c.primary_key)
+        return tuple(c.name for c in pk)
+
+    def column(self, name: str) -> Column | None:
+        folded = name.casefold()
+        return next((c for c in self.columns if c.name.casefold() == folded), None)
+
+
+@dataclass(frozen=True)
+class View:
+    name: str
+    sql: str | None = None
+    columns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Trigger:
+    name: str
+    table: str
+    sql: str | None = None
+
+
+@dataclass(frozen=True)
+class Schema:
+    """Everything gatecheck knows about one database's structure."""
+
+    tables: tuple[Table, ...] = ()
+    views: tuple[View, ...] = ()
+    triggers: tuple[Trigger, ...] = ()
+    #: Where it came from, for messages: ``sqlite:///x.db`` (password-free).
+    source: str = ""
+    _by_name: dict[str, Table] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_name.update({t.name.casefold(): t for t in self.tables})
+
+    def table(self, name: str) -> Table | None:
+        return self._by_name.get(name.casefold())
+
+    def relation_names(self) -> list[str]:
+        """Tables and views, sorted: what a query can name in ``FROM``."""
+        return sorted([t.name for t in self.tables] + [v.name for v in self.views],
+                      key=str.casefold)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "tables": [
+                {"name": t.name,
+                 "columns": [{"name": c.name, "type": c.type, "not_null": c.not_null,
+                              "default": c.default, "primary_key": c.primary_key}
+                             for c in t.columns],
+                 "primary_key": list(t.primary_key),
+                 "foreign_keys": [{"columns": list(fk.columns), "ref_table": fk.ref_table,
+                                   "ref_columns": list(fk.ref_columns),
+                                   "on_delete": fk.on_delete, "on_update": fk.on_update}
+                                  for fk in t.foreign_keys],
+                 "indexes": [{"name": i.name, "columns": list(i.columns), "unique": i.unique}
+                             for i in t.indexes],
+                 "sql": t.sql}
+                for t in self.tables],
+            "views": [{"name": v.name, "sql": v.sql} for v in self.views],
+            "triggers": [{"name": g.name, "table": g.table, "sql": g.sql} for g in self.triggers],
+        }

@@ -1,0 +1,67 @@
+"""Position math: offsets in a file's text <-> 1-based line/column.
+
+Everything inside gatecheck works on 0-based, half-open character offsets
+into the decoded text of a file (`Span`).  Only reporters see 1-based
+line/column pairs, and they get them from `LineIndex`.  Columns count
+characters (code points), so a table name after a non-ASCII character in
+the same line still gets the column an editor shows.
+
+Line breaks are ``\\n``, ``\\r\\n`` and a lone ``\\r``, as Python's
+``str.splitlines`` and editors treat them.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """A 0-based, half-open range ``[start, end)`` of character offsets."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Position:
+    """1-based line and column of a span's start, and 1-based inclusive end."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+class LineIndex:
+    """Maps character offsets of one text to 1-based (line, column)."""
+
+    __slots__ = ("_starts", "_length")
+
+    def __init__(self, text: str) -> None:
+        self._starts = [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
+        self._length = len(text)
+
+    def line_col(self, offset: int) -> tuple[int, int]:
+        """1-based line and column of the character at ``offset``."""
+        offset = max(0, min(offset, self._length))
+        line = bisect.bisect_right(self._starts, offset) - 1
+        return line + 1, offset - self._starts[line] + 1
+
+    def position(self, span: Span) -> Position:
+        """The span's first character and its last character (inclusive)."""
+        line, column = self.line_col(span.start)
+        end_line, end_column = self.line_col(max(span.start, span.end - 1))
+        return Position(line, column, end_line, end_column)
+
+    @property
+    def line_count(self) -> int:
+        return len(self._starts)
+
+    def line_start(self, line: int) -> int:
+        """Offset of the first character of 1-based ``line``."""
+        return self._starts[line - 1]

@@ -1,0 +1,1 @@
+"""Reporters: pure functions from a `RunResult` to the text to print."""

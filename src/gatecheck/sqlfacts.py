@@ -1,0 +1,407 @@
+"""Parse one SQL `Fragment` with sqlglot and keep the facts rules need.
+
+A fragment is tokenised once, split into statements, and each statement is
+parsed from its tokens, so a broken statement does not hide its neighbours.
+What survives is small and position-exact: the statements (kind, span, tree)
+and every table reference (name, qualifier, span).  Spans are offsets into
+``fragment.sql``; `Fragment.file_span` maps them to the file.
+
+Two SQLite statements that sqlglot leaves as an opaque ``Command`` are still
+checked: ``REPLACE INTO`` is re-read as ``INSERT`` (the keyword is swapped
+for a same-length ``INSERT `` so every offset stays put), and
+``CREATE TRIGGER ... BEGIN ... END`` is split by hand into its target table
+and its body statements, each parsed on its own.
+
+This module imports sqlglot; the engine imports it only when there is SQL to
+parse, so runs served from the cache never pay for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import Token, TokenType
+
+from gatecheck.extract import Fragment
+from gatecheck.positions import LineIndex, Span
+
+# sqlglot logs a warning for every statement it falls back to a Command on.
+logging.getLogger("sqlglot").setLevel(logging.CRITICAL)
+
+#: A candidate that fails to parse is only reported (by ``sql-parses``) when it
+#: is in a SQL position or reads like a statement, not like prose.
+_LOOKS_LIKE_SQL = re.compile(
+    r"""^\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*\(?\s*(?:
+        select\b.+?\bfrom\b | insert\s+(?:or\s+\w+\s+)?into\b | replace\s+into\b
+      | update\s+\S+\s+set\b | delete\s+from\b | with\s+(?:recursive\s+)?\S+\s+as\s*\(
+      | create\s+(?:(?:temp|temporary|unique|virtual|or\s+replace)\s+)*
+            (?:table|index|view|trigger)\b
+      | alter\s+table\b | drop\s+(?:table|index|view|trigger)\b | pragma\s+\w+)""",
+    re.IGNORECASE | re.DOTALL | re.VERBOSE,
+)
+
+_DEFAULT_SCHEMAS = {"sqlite": {"main"}, "postgres": {"public"}}
+
+
+@dataclass(frozen=True)
+class TableRef:
+    """A table (or view) named where SQL reads or writes a relation."""
+
+    name: str  # as written, quotes removed
+    schema: str | None
+    quoted: bool
+    span: Span  # of the name token itself (quotes included), in fragment.sql
+    dynamic: bool = False  # the name contains an f-string/format placeholder
+
+
+@dataclass
+class Statement:
+    kind: str  # "select", "insert", "create-table", "pragma-table-info", ...
+    span: Span
+    tree: exp.Expression | None = None
+
+
+@dataclass
+class ParseProblem:
+    message: str
+    span: Span
+
+
+@dataclass
+class FragmentFacts:
+    fragment: Fragment
+    statements: list[Statement] = field(default_factory=list)
+    tables: list[TableRef] = field(default_factory=list)
+    errors: list[ParseProblem] = field(default_factory=list)
+
+    @property
+    def is_sql(self) -> bool:
+        """Whether this candidate is SQL at all.
+
+        A ``.sql`` file or a string passed to ``execute`` is SQL by position;
+        a bare string literal is SQL when it parses into at least one
+        statement, or when it fails to parse but reads like a statement.
+        """
+        if self.fragment.sink:
+            return True
+        if self.statements and not self.errors:
+            return True
+        return self.looks_like_sql
+
+    @property
+    def looks_like_sql(self) -> bool:
+        return bool(_LOOKS_LIKE_SQL.match(self.fragment.sql))
+
+
+def analyse(fragment: Fragment, dialect: str = "sqlite") -> FragmentFacts:
+    facts = FragmentFacts(fragment)
+    d = Dialect.get_or_raise(dialect)
+    sql = fragment.sql
+    try:
+        tokens = d.tokenize(sql)
+    except TokenError as exc:
+        facts.errors.append(ParseProblem(f"cannot tokenize SQL: {_first_line(exc)}",
+                                         Span(0, max(1, len(sql)))))
+        return facts
+    except RecursionError:
+        facts.errors.append(ParseProblem("SQL nested too deeply to parse", Span(0, len(sql))))
+        return facts
+    if _starts_with_replace(tokens):
+        sql = _replace_as_insert(sql, tokens)
+        tokens = d.tokenize(sql)
+    placeholders = fragment.placeholders
+    for chunk in _split_statements(tokens):
+        _parse_statement(d, sql, chunk, facts, placeholders)
+    return facts
+
+
+# ---------------------------------------------------------------- statements
+
+
+def _starts_with_replace(tokens: list[Token]) -> bool:
+    prev: Token | None = None
+    for tok in tokens:
+        if tok.token_type == TokenType.REPLACE and (prev is None or
+                                                    prev.token_type == TokenType.SEMICOLON):
+            return True
+        prev = tok
+    return False
+
+
+def _replace_as_insert(sql: str, tokens: list[Token]) -> str:
+    """``REPLACE INTO t`` -> ``INSERT  INTO t``: same length, same offsets."""
+    chars = list(sql)
+    prev: Token | None = None
+    for tok in tokens:
+        if tok.token_type == TokenType.REPLACE and (prev is None or
+                                                    prev.token_type == TokenType.SEMICOLON):
+            chars[tok.start:tok.end + 1] = "INSERT "
+        prev = tok
+    return "".join(chars)
+
+
+def _is_trigger(chunk: list[Token]) -> bool:
+    texts = [t.text.upper() for t in chunk[:4]]
+    return len(texts) >= 2 and texts[0] == "CREATE" and "TRIGGER" in texts[1:4]
+
+
+def _split_statements(tokens: list[Token]) -> list[list[Token]]:
+    """Split on ``;``, except inside a trigger's ``BEGIN ... END`` body."""
+    chunks: list[list[Token]] = []
+    current: list[Token] = []
+    depth = 0
+    for tok in tokens:
+        if tok.token_type == TokenType.SEMICOLON and depth == 0:
+            if current:
+                chunks.append(current)
+            current = []
+            continue
+        current.append(tok)
+        if _is_trigger(current):
+            upper = tok.text.upper()
+            if upper in ("BEGIN", "CASE"):
+                depth += 1
+            elif upper == "END" and depth:
+                depth -= 1
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _parse_statement(d: Dialect, sql: str, chunk: list[Token], facts: FragmentFacts,
+                     placeholders: tuple[Span, ...]) -> None:
+    span = Span(chunk[0].start, chunk[-1].end + 1)
+    if _is_trigger(chunk):
+        _parse_trigger(d, sql, chunk, facts, placeholders)
+        return
+    try:
+        trees = d.parser().parse(chunk, sql)
+    except ParseError as exc:
+        facts.errors.append(_problem(sql, exc, span))
+        facts.tables.extend(_token_tables(chunk, placeholders))
+        return
+    except RecursionError:
+        facts.errors.append(ParseProblem("SQL nested too deeply to parse", span))
+        return
+    for tree in trees:
+        if tree is None:
+            continue
+        facts.statements.append(Statement(statement_kind(tree, chunk), span, tree))
+        if isinstance(tree, exp.Command):
+            facts.tables.extend(_token_tables(chunk, placeholders))
+        else:
+            facts.tables.extend(_tree_tables(tree, placeholders))
+
+
+def _parse_trigger(d: Dialect, sql: str, chunk: list[Token], facts: FragmentFacts,
+                   placeholders: tuple[Span, ...]) -> None:
+    """``CREATE TRIGGER name ... ON table [...] BEGIN stmt; ... END``."""
+    span = Span(chunk[0].start, chunk[-1].end + 1)
+    facts.statements.append(Statement("create-trigger", span, None))
+    texts = [t.text.upper() for t in chunk]
+    try:
+        on = texts.index("ON")
+        begin = texts.index("BEGIN", on)
+    except ValueError:
+        facts.errors.append(ParseProblem("CREATE TRIGGER without ON ... BEGIN", span))
+        return
+    target = _qualified_name(chunk, on + 1)
+    if target is not None:
+        facts.tables.append(_with_dynamic(target, placeholders))
+    body = chunk[begin + 1:]
+    if body and body[-1].text.upper() == "END":
+        body = body[:-1]
+    else:
+        facts.errors.append(ParseProblem("CREATE TRIGGER body does not end with END", span))
+    current: list[Token] = []
+    for tok in body:
+        if tok.token_type == TokenType.SEMICOLON:
+            if current:
+                _parse_statement(d, sql, current, facts, placeholders)
+            current = []
+        else:
+            current.append(tok)
+    if current:
+        _parse_statement(d, sql, current, facts, placeholders)
+
+
+def _problem(sql: str, exc: ParseError, fallback: Span) -> ParseProblem:
+    message = _first_line(exc)
+    if not exc.errors:
+        return ParseProblem(message, fallback)
+    err = exc.errors[0]
+    message = _clean(str(err.get("description") or message))
+    highlight = str(err.get("highlight") or "")
+    line, col = err.get("line"), err.get("col")
+    if isinstance(line, int) and isinstance(col, int) and line >= 1:
+        index = LineIndex(sql)
+        if line <= index.line_count:
+            end = index.line_start(line) + col  # col is the highlight's last char, 1-based
+            start = max(index.line_start(line), end - max(len(highlight), 1))
+            return ParseProblem(message, Span(start, max(end, start + 1)))
+    return ParseProblem(message, fallback)
+
+
+_TOKEN_REPR = re.compile(r"<Token token_type: TokenType\.(\w+), text: (.*?), line: .*?>")
+
+
+def _clean(message: str) -> str:
+    """sqlglot's messages quote internal token reprs; show the token text."""
+    def token(match: re.Match[str]) -> str:
+        kind, text = match.groups()
+        return "end of statement" if kind == "SENTINEL" else repr(text)
+    return _TOKEN_REPR.sub(token, message)
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return _clean(text[0]) if text else type(exc).__name__
+
+
+# ---------------------------------------------------------------- tables
+
+
+def _with_dynamic(ref: TableRef, placeholders: tuple[Span, ...]) -> TableRef:
+    if any(p.start < ref.span.end and ref.span.start < p.end for p in placeholders):
+        return TableRef(ref.name, ref.schema, ref.quoted, ref.span, dynamic=True)
+    return ref
+
+
+_NOT_A_TABLE_DROP = {"INDEX", "TRIGGER"}
+
+
+def _tree_tables(tree: exp.Expression, placeholders: tuple[Span, ...]) -> list[TableRef]:
+    out = []
+    for table in tree.find_all(exp.Table):
+        ident = table.this
+        if not isinstance(ident, exp.Identifier):
+            continue  # a table-valued function such as json_each(...)
+        parent = table.parent
+        if isinstance(parent, exp.Drop) and str(parent.args.get("kind") or "").upper() \
+                in _NOT_A_TABLE_DROP:
+            continue
+        if _is_cte_reference(table):
+            continue
+        meta = ident.meta
+        if "start" not in meta:
+            continue  # synthesised by sqlglot, not from the text
+        schema = table.args.get("db")
+        ref = TableRef(
+            name=ident.name,
+            schema=schema.name if isinstance(schema, exp.Identifier) else None,
+            quoted=bool(ident.args.get("quoted")),
+            span=Span(meta["start"], meta["end"] + 1),
+        )
+        out.append(_with_dynamic(ref, placeholders))
+    return out
+
+
+def _is_cte_reference(table: exp.Table) -> bool:
+    """Whether an unqualified table name resolves to a CTE in scope."""
+    if table.args.get("db") is not None:
+        return False
+    name = table.name.casefold()
+    child: exp.Expression = table
+    node = table.parent
+    while node is not None:
+        with_ = node.args.get("with") if not isinstance(node, exp.With) else None
+        if isinstance(with_, exp.With):
+            ctes = list(with_.expressions)
+            # Inside a CTE's own body only the earlier CTEs are visible (and
+            # itself when RECURSIVE); elsewhere all of them are.
+            inside = next((i for i, c in enumerate(ctes) if _contains(c, table)), None)
+            if inside is None:
+                visible = ctes
+            else:
+                visible = ctes[:inside + 1] if with_.args.get("recursive") else ctes[:inside]
+            if any(c.alias_or_name.casefold() == name for c in visible):
+                return True
+        child, node = node, node.parent
+    return False
+
+
+def _contains(ancestor: exp.Expression, node: exp.Expression) -> bool:
+    current: exp.Expression | None = node
+    while current is not None:
+        if current is ancestor:
+            return True
+        current = current.parent
+    return False
+
+
+_TABLE_KEYWORDS = {"FROM", "JOIN", "INTO", "UPDATE", "TABLE", "ON"}
+_NAME_TOKENS = {TokenType.VAR, TokenType.IDENTIFIER}
+
+
+def _qualified_name(chunk: list[Token], i: int) -> TableRef | None:
+    """``name`` or ``schema.name`` starting at token ``i``."""
+    if i >= len(chunk) or chunk[i].token_type not in _NAME_TOKENS:
+        return None
+    first = chunk[i]
+    if (i + 2 < len(chunk) and chunk[i + 1].token_type == TokenType.DOT
+            and chunk[i + 2].token_type in _NAME_TOKENS):
+        last = chunk[i + 2]
+        return TableRef(last.text, first.text, last.token_type == TokenType.IDENTIFIER,
+                        Span(last.start, last.end + 1))
+    return TableRef(first.text, None, first.token_type == TokenType.IDENTIFIER,
+                    Span(first.start, first.end + 1))
+
+
+def _token_tables(chunk: list[Token], placeholders: tuple[Span, ...]) -> list[TableRef]:
+    """Best-effort table names of a statement sqlglot could not parse.
+
+    Only names right after FROM/JOIN/INTO/UPDATE/TABLE are taken, which is
+    where a relation must stand in every SQL dialect.
+    """
+    out = []
+    for i, tok in enumerate(chunk[:-1]):
+        if tok.text.upper() in _TABLE_KEYWORDS - {"ON"}:
+            ref = _qualified_name(chunk, i + 1)
+            if ref is not None:
+                out.append(_with_dynamic(ref, placeholders))
+    return out
+
+
+# ---------------------------------------------------------------- kinds
+
+
+def statement_kind(tree: exp.Expression, chunk: list[Token] | None = None) -> str:
+    """A stable, kebab-case name for a statement: ``create-table``, ``pragma-table-info``."""
+    if isinstance(tree, (exp.Create, exp.Drop)):
+        verb = "create" if isinstance(tree, exp.Create) else "drop"
+        kind = str(tree.args.get("kind") or "").lower()
+        return f"{verb}-{kind}" if kind else verb
+    if isinstance(tree, exp.Alter):
+        kind = str(tree.args.get("kind") or "table").lower()
+        return f"alter-{kind}"
+    if isinstance(tree, exp.Pragma):
+        inner = tree.this
+        name = inner.name if isinstance(inner, exp.Expression) else str(inner or "")
+        if isinstance(inner, (exp.Anonymous, exp.Func)) and not name:
+            name = inner.sql_name()
+        name = (name or "").split("(")[0].strip().lower().replace("_", "-")
+        return f"pragma-{name}" if name else "pragma"
+    if isinstance(tree, exp.Command):
+        return str(tree.this or "command").lower().split()[0] if tree.this else "command"
+    return type(tree).__name__.lower()
+
+
+def table_key(ref: TableRef, dialect: str) -> str:
+    """The name a table reference compares by, as the dialect folds identifiers."""
+    if dialect == "postgres" and ref.quoted:
+        return ref.name
+    return ref.name.casefold() if dialect != "postgres" else ref.name.lower()
+
+
+def default_schemas(dialect: str) -> set[str]:
+    return _DEFAULT_SCHEMAS.get(dialect, set())
+
+
+__all__ = ["FragmentFacts", "ParseProblem", "Statement", "TableRef", "analyse",
+           "default_schemas", "statement_kind", "table_key", "sqlglot"]

@@ -1,0 +1,96 @@
+"""Shared fixtures: real SQLite files and real directory trees, no mocks."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from gatecheck.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+
+
+def build_db(path: Path, sql: str) -> Path:
+    """A real SQLite file built from SQL (the only way fixtures get a database)."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.executescript(sql)
+    finally:
+        conn.close()
+    return path
+
+
+def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:
+    for rel, content in files.items():
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content, encoding="utf-8")
+    return root
+
+
+def copy_case(case: Path, dest: Path) -> Path:
+    """Copy a fixture case and build its ``app.db`` from ``schema.sql``."""
+    shutil.copytree(case, dest, ignore=shutil.ignore_patterns("expected.json"))
+    schema = dest / "schema.sql"
+    if schema.exists():
+        build_db(dest / "app.db", schema.read_text(encoding="utf-8"))
+    return dest
+
+
+class Run:
+    def __init__(self, exit_code: int, stdout: str, stderr: str) -> None:
+        self.exit_code, self.stdout, self.stderr = exit_code, stdout, stderr
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+def gatecheck(*args: str, cwd: Path | None = None) -> Run:
+    """Run the CLI in-process through click's runner."""
+    runner = CliRunner()
+    with runner.isolated_filesystem() if cwd is None else _chdir(cwd):
+        result = runner.invoke(main, list(args), catch_exceptions=False)
+    return Run(result.exit_code, result.stdout, result.stderr)
+
+
+def gatecheck_subprocess(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Run:
+    """Run the installed console script as a real process."""
+    exe = Path(sys.executable).parent / "gatecheck"
+    proc = subprocess.run([str(exe), *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300, env=env)
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+class _chdir:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __enter__(self) -> None:
+        import os
+        self.old = os.getcwd()
+        os.chdir(self.path)
+
+    def __exit__(self, *exc: object) -> None:
+        import os
+        os.chdir(self.old)
+
+
+@pytest.fixture
+def tree(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Write files into a fresh directory: ``tree({"rules.yaml": ...})``."""
+    def make(files: dict[str, str | bytes]) -> Path:
+        return write_tree(tmp_path, files)
+    return make

@@ -1,0 +1,5 @@
+CREATE TABLE chat_sessions (session_id TEXT PRIMARY KEY);
+CREATE TABLE WebUI_Chats (id INTEGER PRIMARY KEY);
+CREATE TABLE webui_users_legacy (id INTEGER PRIMARY KEY);
+CREATE TABLE tasks_new (id INTEGER PRIMARY KEY);
+CREATE VIEW webui_recent AS SELECT * FROM WebUI_Chats;

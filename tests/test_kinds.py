@@ -1,0 +1,54 @@
+"""Every fixture case under tests/kinds/<kind>/<case>/ is a real run.
+
+A case holds ``rules.yaml``, optionally ``schema.sql`` (built into a real
+SQLite file ``app.db``) and ``src/``, and ``expected.json``: the exact
+``findings`` list that ``gatecheck run --format json`` must print.  Set
+GATECHECK_REGEN=1 to rewrite expected.json after a deliberate change, then
+review the diff line by line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import copy_case, gatecheck
+from gatecheck.kinds.registry import KINDS
+
+CASES = sorted(p for p in (Path(__file__).parent / "kinds").glob("*/*") if p.is_dir())
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_case(case: Path, tmp_path: Path) -> None:
+    work = copy_case(case, tmp_path / "case")
+    run = gatecheck("run", "--format", "json", cwd=work)
+    assert run.stderr == ""
+    findings = run.json["findings"]
+    expected_file = case / "expected.json"
+    if os.environ.get("GATECHECK_REGEN"):
+        expected_file.write_text(json.dumps(findings, indent=2) + "\n", encoding="utf-8")
+    expected = json.loads(expected_file.read_text(encoding="utf-8"))
+    assert findings == expected
+    assert run.exit_code == (1 if expected else 0)
+    if case.name == "silent":
+        assert expected == [], "a silent case must not fire"
+    else:
+        assert expected, "a firing case must fire"
+    # Every source finding points at the reported name in the file itself.
+    for f in findings:
+        if f["path"] and f["kind"] == "forbid-table-references":
+            line = (work / f["path"]).read_text(encoding="utf-8").splitlines()[f["line"] - 1]
+            token = line[f["column"] - 1:f["end_column"]]
+            assert token.strip('"`[]').casefold() == f["object"].casefold()
+
+
+def test_every_kind_has_a_firing_and_a_silent_case() -> None:
+    covered = {p.parent.name for p in CASES}
+    for kind in KINDS:
+        assert kind in covered, f"no fixture cases for {kind}"
+        names = {p.name for p in CASES if p.parent.name == kind}
+        assert any(n.startswith("fires") for n in names) and \
+            any(n.startswith("silent") for n in names), kind
