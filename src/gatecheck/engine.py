@@ -24,7 +24,12 @@ from gatecheck.paths import PathMatcher, discover
 from gatecheck.positions import LineIndex, Span
 
 if False:  # pragma: no cover - typing only, keeps sqlglot out of start-up
+    from gatecheck.introspect import Database
     from gatecheck.sqlfacts import FragmentFacts
+
+
+#: Rule id and kind of the finding a failed migration replay produces.
+REPLAY_RULE = "migrations-replay"
 
 
 @dataclass
@@ -51,12 +56,16 @@ class _RuleContext:
     """The `gatecheck.kinds.Context` one rule sees."""
 
     dialect: str
-    _schema: Any
+    _database: Any
     _sources: list["FragmentFacts"]
 
     @property
     def schema(self) -> Schema:
-        return self._schema()  # type: ignore[no-any-return]
+        return self._database().schema()  # type: ignore[no-any-return]
+
+    @property
+    def data(self) -> "Database":
+        return self._database()  # type: ignore[no-any-return]
 
     @property
     def sources(self) -> list["FragmentFacts"]:
@@ -71,8 +80,8 @@ class Engine:
     only: list[str] | None = None
     database: DatabaseSpec | None = None
     errors: list[GatecheckError] = field(default_factory=list)
-    _schema: Schema | None = None
-    _schema_error: DatabaseError | None = None
+    _database: "Database | None" = None
+    _database_error: DatabaseError | None = None
     _texts: dict[str, str] = field(default_factory=dict)
     _lines: dict[str, LineIndex] = field(default_factory=dict)
 
@@ -86,10 +95,15 @@ class Engine:
             files = len(paths)
             facts = self.analyse(paths)
         findings: list[Finding] = []
-        for rule in rules:
-            findings.extend(self.run_rule(rule, facts))
-        if self._schema_error is not None:
-            self.errors.append(self._schema_error)
+        try:
+            for rule in rules:
+                findings.extend(self.run_rule(rule, facts))
+            findings.extend(self.replay_findings())
+        finally:
+            if self._database is not None:
+                self._database.close()
+        if self._database_error is not None:
+            self.errors.append(self._database_error)
         findings.sort(key=Finding.sort_key)
         self.errors.sort(key=lambda e: (e.path or "", e.line or 0, str(e)))
         return RunResult(findings=findings, errors=self.errors, files=files,
@@ -130,26 +144,44 @@ class Engine:
         pos = index.position(span)
         return pos.line, pos.column, pos.end_line, pos.end_column
 
-    # -- schema
+    # -- database
 
-    def schema(self) -> Schema:
-        if self._schema is not None:
-            return self._schema
-        if self._schema_error is None:
+    def open_database(self) -> "Database":
+        """The database, opened on first use; unavailable -> reported once."""
+        if self._database is not None:
+            return self._database
+        if self._database_error is None:
             spec = self.database or self.config.database
             if spec is None:
-                self._schema_error = DatabaseError(
-                    "a schema rule is configured but no database is: set 'database:' in "
-                    "the rules file or pass --db URL")
+                self._database_error = DatabaseError(
+                    "a schema or data rule is configured but no database is: set "
+                    "'database:' in the rules file or pass --db URL")
             else:
-                from gatecheck.introspect import load_schema
+                from gatecheck.introspect import open_database
 
                 try:
-                    self._schema = load_schema(spec)
-                    return self._schema
+                    self._database = open_database(spec)
+                    return self._database
                 except DatabaseError as exc:
-                    self._schema_error = exc
+                    self._database_error = exc
         raise _SchemaUnavailable()
+
+    def replay_findings(self) -> list[Finding]:
+        """Migrations that failed to replay are findings at the failing statement."""
+        if self._database is None:
+            return []
+        out = []
+        for problem in self._database.problems:
+            try:
+                path = problem.path.resolve().relative_to(self.root).as_posix()
+            except ValueError:
+                path = str(problem.path)
+            out.append(Finding(
+                rule=REPLAY_RULE, kind=REPLAY_RULE, severity=Severity.ERROR,
+                message=f"{problem.message}; the replay stopped here and the other rules "
+                        "checked the schema built so far",
+                path=path, line=problem.line, column=1, end_line=problem.line, end_column=1))
+        return out
 
     # -- rules
 
@@ -176,7 +208,7 @@ class Engine:
                                message=rule.message or message, object=obj,
                                extra=tuple((extra or {}).items()), **where))
 
-        ctx = _RuleContext(self.config.dialect, self.schema, visible)
+        ctx = _RuleContext(self.config.dialect, self.open_database, visible)
         try:
             module.check(ctx, rule.options, emit)
         except _SchemaUnavailable:

@@ -1,13 +1,17 @@
-"""Read a database's structure.  The only package that opens connections.
+"""Open a database read-only and read its structure and rows.
 
-`load_schema` dispatches on the database URL.  Every connection is
-read-only; a database that does not exist is an error, never created.
+The only package that opens connections.  `open_database` dispatches on the
+``database:`` setting: a live SQLite file, or migrations replayed into a
+scratch in-memory database.  Every connection handed to rules is read-only;
+a database that does not exist is an error, never created.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 from gatecheck.config import DatabaseSpec
@@ -19,13 +23,51 @@ def redact(url: str) -> str:
     """The URL with any password replaced by ``***``: safe to print."""
     try:
         parts = urlsplit(url)
+        password = parts.password
     except ValueError:
         return re.sub(r"//[^@/]*@", "//***@", url)
-    if parts.password is None:
+    if password is None:
         return url
     netloc = parts.netloc.rsplit("@", 1)[1]
     user = parts.username or ""
     return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+
+
+@dataclass(frozen=True)
+class ReplayProblem:
+    """A migration that failed to apply while building a scratch database."""
+
+    path: Path
+    line: int
+    message: str
+
+
+class Database(Protocol):
+    """What the engine needs from a database, whatever the engine."""
+
+    #: Dialect of its SQL, for quoting and for parsing view/trigger bodies.
+    dialect: str
+    #: Password-free description for messages.
+    source: str
+    #: Migrations that failed to apply (replayed databases only).
+    problems: list[ReplayProblem]
+
+    def schema(self) -> Schema: ...
+
+    def query(self, sql: str, params: Sequence[Any] = (), *, timeout_s: float = 10.0,
+              limit: int | None = None) -> QueryResult:
+        """Run one read-only statement; `DatabaseError` on failure or timeout."""
+        ...
+
+    def quote(self, name: str) -> str: ...
+
+    def close(self) -> None: ...
 
 
 def sqlite_path(url: str, base_dir: Path) -> Path:
@@ -40,16 +82,24 @@ def sqlite_path(url: str, base_dir: Path) -> Path:
     return path if path.is_absolute() else base_dir / path
 
 
-def load_schema(spec: DatabaseSpec) -> Schema:
+def open_database(spec: DatabaseSpec) -> Database:
     if spec.url is not None:
         url = spec.url
         if url.startswith("sqlite:"):
-            from gatecheck.introspect.sqlite import read_schema
+            from gatecheck.introspect.sqlite import SQLiteDatabase
 
-            return read_schema(sqlite_path(url, spec.base_dir), source=url)
+            return SQLiteDatabase.open_file(sqlite_path(url, spec.base_dir), source=url)
         scheme = url.split(":", 1)[0] if ":" in url else url
         raise DatabaseError(f"unsupported database URL scheme {scheme!r} in {redact(url)}; "
                             "supported: sqlite:///path")
-    from gatecheck.introspect.migrations import replay_schema
+    from gatecheck.introspect.migrations import replay
 
-    return replay_schema(spec)
+    return replay(spec)
+
+
+def load_schema(spec: DatabaseSpec) -> Schema:
+    db = open_database(spec)
+    try:
+        return db.schema()
+    finally:
+        db.close()

@@ -11,12 +11,14 @@ which keeps 20,000 tables in seconds.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 from urllib.parse import quote
 
 from gatecheck.errors import DatabaseError
+from gatecheck.introspect import QueryResult, ReplayProblem
 from gatecheck.model import Column, ForeignKey, Index, Schema, Table, Trigger, View
 
 BUSY_TIMEOUT_MS = 5_000
@@ -65,14 +67,67 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
     return conn
 
 
+class SQLiteDatabase:
+    """A read-only SQLite connection: schema introspection and bounded queries."""
+
+    dialect = "sqlite"
+
+    def __init__(self, conn: sqlite3.Connection, *, source: str) -> None:
+        self.conn = conn
+        self.source = source
+        self.problems: list[ReplayProblem] = []
+        self._schema: Schema | None = None
+
+    @classmethod
+    def open_file(cls, path: Path, *, source: str) -> "SQLiteDatabase":
+        return cls(connect_readonly(path), source=source)
+
+    def schema(self) -> Schema:
+        if self._schema is None:
+            try:
+                self._schema = schema_from_connection(self.conn, source=self.source)
+            except sqlite3.DatabaseError as exc:
+                raise DatabaseError(f"cannot read the schema of {self.source}: {exc}") from None
+        return self._schema
+
+    def query(self, sql: str, params: Sequence[Any] = (), *, timeout_s: float = 10.0,
+              limit: int | None = None) -> QueryResult:
+        deadline = time.monotonic() + timeout_s
+
+        def interrupt() -> int:
+            return 1 if time.monotonic() > deadline else 0
+
+        # SQLite has no statement timeout: a progress handler that returns
+        # non-zero aborts the statement ("interrupted").
+        self.conn.set_progress_handler(interrupt, 10_000)
+        try:
+            cursor = self.conn.execute(sql, tuple(params))
+            rows = cursor.fetchmany(limit) if limit is not None else cursor.fetchall()
+            columns = tuple(d[0] for d in cursor.description or ())
+            cursor.close()
+        except sqlite3.OperationalError as exc:
+            if "interrupted" in str(exc):
+                raise DatabaseError(f"query exceeded its time limit of {timeout_s:g} s") from None
+            raise DatabaseError(str(exc)) from None
+        except sqlite3.Error as exc:
+            raise DatabaseError(str(exc)) from None
+        finally:
+            self.conn.set_progress_handler(None, 0)
+        return QueryResult(columns, rows)
+
+    def quote(self, name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    def close(self) -> None:
+        self.conn.close()
+
+
 def read_schema(path: Path, *, source: str = "") -> Schema:
-    conn = connect_readonly(path)
+    db = SQLiteDatabase.open_file(path, source=source or f"sqlite:///{path}")
     try:
-        return schema_from_connection(conn, source=source or f"sqlite:///{path}")
-    except sqlite3.DatabaseError as exc:
-        raise DatabaseError(f"cannot read the schema of {path}: {exc}") from None
+        return db.schema()
     finally:
-        conn.close()
+        db.close()
 
 
 def schema_from_connection(conn: sqlite3.Connection, *, source: str) -> Schema:

@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Iterable, Protocol
 
 if TYPE_CHECKING:
+    from gatecheck.introspect import Database
     from gatecheck.model import Schema
     from gatecheck.positions import Span
     from gatecheck.sqlfacts import FragmentFacts
@@ -41,6 +42,11 @@ class Context(Protocol):
 
     @property
     def sources(self) -> "list[FragmentFacts]": ...
+
+    @property
+    def data(self) -> "Database":
+        """The read-only database handle, for kinds that need DATA."""
+        ...
 
 
 @lru_cache(maxsize=1024)
