@@ -1,0 +1,153 @@
+"""The GitHub workflow, the action and the pre-commit manifest: validated by real tools.
+
+``check-jsonschema`` ships the GitHub workflow and action schemas inside the
+package (``--builtin-schema vendor.*``), so validation needs no network; the
+runs below point every proxy variable at a closed port to prove it.  The
+action's shell step also runs here for real, on the bundled example.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conftest import REPO
+
+BIN = Path(sys.executable).parent
+WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.y*ml"))
+#: Any attempt to reach the network fails at once.
+OFFLINE = {"HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9",
+           "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
+           "NO_PROXY": "", "no_proxy": ""}
+
+
+def run_tool(*args: str, env: dict[str, str] | None = None,
+             cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **OFFLINE, **(env or {})})
+
+
+def check_jsonschema(schema: str, path: Path) -> None:
+    proc = run_tool(str(BIN / "check-jsonschema"), "--builtin-schema", schema, str(path))
+    assert proc.returncode == 0, f"{path.relative_to(REPO)}:\n{proc.stdout}{proc.stderr}"
+
+
+def test_there_is_a_workflow() -> None:
+    assert REPO / ".github" / "workflows" / "ci.yml" in WORKFLOWS
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
+def test_workflow_is_valid(workflow: Path) -> None:
+    check_jsonschema("vendor.github-workflows", workflow)
+
+
+def test_action_is_valid() -> None:
+    check_jsonschema("vendor.github-actions", REPO / "action.yml")
+
+
+def test_invalid_files_are_caught(tmp_path: Path) -> None:
+    """The validation is not vacuous: a broken workflow and action fail."""
+    workflow = tmp_path / "broken.yml"
+    workflow.write_text("on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n"
+                        "    step:\n      - run: echo\n", encoding="utf-8")
+    action = tmp_path / "action.yml"
+    action.write_text("name: x\ndescription: x\nruns:\n  using: composite\n"
+                      "  steps:\n    - run: echo\n      shel: bash\n", encoding="utf-8")
+    for schema, path in (("vendor.github-workflows", workflow),
+                         ("vendor.github-actions", action)):
+        proc = run_tool(str(BIN / "check-jsonschema"), "--builtin-schema", schema, str(path))
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+
+
+def test_pre_commit_manifest_is_valid() -> None:
+    proc = run_tool(str(BIN / "pre-commit"), "validate-manifest", ".pre-commit-hooks.yaml")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    [hook] = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    assert hook["id"] == "gatecheck" and hook["entry"] == "gatecheck run"
+    assert hook["require_serial"] is True and hook["pass_filenames"] is True
+
+
+def test_ci_workflow_runs_the_tests_and_the_action() -> None:
+    ci = yaml.safe_load((REPO / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8"))
+    jobs = ci["jobs"]
+    assert any(step.get("run") == "bash .ci/run" for step in jobs["test"]["steps"])
+    gate = jobs["gatecheck"]
+    assert gate["permissions"] == {"contents": "read", "security-events": "write"}
+    [action] = [s for s in gate["steps"] if s.get("uses") == "./"]
+    sarif = action["with"]["sarif-file"]
+    assert action["with"]["format"] == "github"
+    [upload] = [s for s in gate["steps"]
+                if s.get("uses", "").startswith("github/codeql-action/upload-sarif@")]
+    assert upload["if"] == "always()" and upload["with"]["sarif_file"] == sarif
+
+
+# ---------------------------------------------------------------- the action's script
+
+
+def action_script() -> tuple[str, dict[str, str]]:
+    """The shell of the action's gatecheck step and the env names it reads."""
+    action = yaml.safe_load((REPO / "action.yml").read_text(encoding="utf-8"))
+    [step] = [s for s in action["runs"]["steps"] if s.get("name") == "Run gatecheck"]
+    assert "${{" not in step["run"], "inputs must reach the script through env only"
+    return step["run"], step["env"]
+
+
+def run_action(tmp_path: Path, **inputs: str) -> subprocess.CompletedProcess[str]:
+    """Run the step as the runner would: bash, inputs as env, gatecheck on PATH."""
+    script, env_map = action_script()
+    action = yaml.safe_load((REPO / "action.yml").read_text(encoding="utf-8"))
+    env = {}
+    for name, expression in env_map.items():
+        key = expression.removeprefix("${{ inputs.").removesuffix(" }}")
+        env[name] = inputs.get(key, action["inputs"][key]["default"])
+    env["PATH"] = f"{BIN}{os.pathsep}{os.environ['PATH']}"
+    script_file = tmp_path / "step.sh"
+    script_file.write_text(script, encoding="utf-8")
+    return run_tool("bash", "--noprofile", "--norc", "-e", "-o", "pipefail", str(script_file),
+                    env=env)
+
+
+@pytest.fixture(scope="module")
+def agentos_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("agentos") / "agentos.db"
+    subprocess.run([sys.executable, str(REPO / "examples" / "agentos" / "build_db.py"),
+                    "--out", str(out)], check=True, capture_output=True, timeout=120)
+    return out
+
+
+def test_action_step_reports_and_writes_sarif(tmp_path: Path, agentos_db: Path) -> None:
+    sarif = tmp_path / "out" / "gatecheck.sarif"
+    proc = run_action(tmp_path, db=f"sqlite:///{agentos_db}", **{"sarif-file": str(sarif)})
+    assert proc.returncode == 1, proc.stderr
+    annotations = [line for line in proc.stdout.splitlines() if line.startswith("::error ")]
+    doc: dict[str, Any] = json.loads(sarif.read_text(encoding="utf-8"))
+    assert annotations and len(doc["runs"][0]["results"]) == len(annotations)
+    assert proc.stdout.splitlines()[-1].startswith("Found ")
+
+
+def test_action_step_paths_and_fail_on(tmp_path: Path, agentos_db: Path) -> None:
+    # Only a file without violations: clean, exit 0, and no SARIF asked for.
+    proc = run_action(tmp_path, db=f"sqlite:///{agentos_db}", format="text",
+                      paths="examples/agentos/app/store/db.py")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("PASS")
+
+
+def test_action_inputs_are_not_shell_code(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    proc = run_action(tmp_path, config=f"$(touch {marker})", paths=f"`touch {marker}`")
+    # Both reach gatecheck as literal text: paths first, then the config.
+    assert proc.returncode == 2
+    assert proc.stderr == "gatecheck: error: `touch: no such file or directory\n"
+    assert not marker.exists()
+    proc = run_action(tmp_path, config=f"$(touch {marker})")
+    assert proc.returncode == 2
+    assert proc.stderr == f"gatecheck: error: $(touch {marker}): rules file not found\n"
+    assert not marker.exists()
