@@ -60,8 +60,10 @@ class Run:
 
 def gatecheck(*args: str, cwd: Path | None = None) -> Run:
     """Run the CLI in-process through click's runner."""
+    import tempfile
+
     runner = CliRunner()
-    with runner.isolated_filesystem() if cwd is None else _chdir(cwd):
+    with tempfile.TemporaryDirectory() as scratch, _chdir(Path(scratch) if cwd is None else cwd):
         result = runner.invoke(main, list(args), catch_exceptions=False)
     return Run(result.exit_code, result.stdout, result.stderr)
 

@@ -17,7 +17,9 @@ import click
 from gatecheck import __version__
 from gatecheck.errors import GatecheckError
 
-FORMATS = ("text", "json")
+#: --format value -> reporter module under gatecheck.report (each has render(result)).
+FORMATS = {"text": "text", "json": "json", "sarif": "sarif", "github": "github",
+           "junit": "junit"}
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
@@ -87,59 +89,144 @@ def _resolve(paths: tuple[str, ...], config: str | None) -> tuple[Path, Path, li
     return config_path, root, only
 
 
-@main.command()
-@click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--config", "-c", "config", metavar="FILE",
-              help="Rules file (default: rules.yaml in PATH or the nearest parent).")
-@click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="text",
-              show_default=True, help="Output format.")
-@click.option("--db", "db_url", metavar="URL",
-              help="Database URL overriding the rules file's, e.g. sqlite:///app.db.")
-@click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default="info",
-              show_default=True, help="Lowest severity that makes the exit code 1.")
-@click.option("--output", "-o", metavar="FILE", help="Write the report to FILE, not stdout.")
-@click.option("--color/--no-color", default=None, help="Colour the text report (default: on a TTY).")
-def run(paths: tuple[str, ...], config: str | None, fmt: str, db_url: str | None,
-        fail_on: str, output: str | None, color: bool | None) -> None:
-    """Check the rules of PATH's rules.yaml (PATH: a directory, default '.', or files)."""
-    from gatecheck.config import DatabaseSpec, load_config
+def _check_options(f: Any) -> Any:
+    """Options shared by ``run`` and ``baseline``: what to check and against what."""
+    for option in reversed([
+        click.argument("paths", nargs=-1, type=click.Path()),
+        click.option("--config", "-c", "config", metavar="FILE",
+                     help="Rules file (default: rules.yaml in PATH or the nearest parent)."),
+        click.option("--db", "db_url", metavar="URL",
+                     help="Database URL overriding the rules file's, e.g. sqlite:///app.db."),
+        click.option("--select", multiple=True, metavar="IDS",
+                     help="Run only these rule ids (comma-separated; repeatable)."),
+        click.option("--ignore", multiple=True, metavar="IDS",
+                     help="Skip these rule ids (comma-separated; repeatable)."),
+        click.option("--changed-since", metavar="REF",
+                     help="Source rules check only files changed since this git ref "
+                          "(schema and data rules still run)."),
+    ]):
+        f = option(f)
+    return f
+
+
+def _ids(values: tuple[str, ...]) -> set[str]:
+    return {i.strip() for v in values for i in v.split(",") if i.strip()}
+
+
+def _engine(paths: tuple[str, ...], config: str | None, db_url: str | None,
+            select: tuple[str, ...], ignore: tuple[str, ...], changed_since: str | None,
+            **engine_options: Any) -> Any:
+    import dataclasses
+
+    from gatecheck.config import DatabaseSpec, expand_env, load_config
     from gatecheck.engine import Engine
-    from gatecheck.findings import Severity
 
     config_path, root, only = _resolve(paths, config)
     cfg = load_config(config_path, display_root=root)
+    known = {r.id for r in cfg.rules}
+    selected, ignored = _ids(select), _ids(ignore)
+    for flag, ids in (("--select", selected), ("--ignore", ignored)):
+        unknown = sorted(ids - known)
+        if unknown:
+            raise GatecheckError(f"{flag}: unknown rule id {unknown[0]!r}; rules: "
+                                 f"{', '.join(sorted(known))}")
+    if selected or ignored:
+        cfg = dataclasses.replace(cfg, rules=tuple(
+            r for r in cfg.rules if (not selected or r.id in selected) and r.id not in ignored))
+    if changed_since is not None:
+        from gatecheck.paths import changed_files
+
+        changed = changed_files(root, changed_since)
+        only = sorted(changed if only is None else set(only) & set(changed))
     database = None
     if db_url is not None:
-        from gatecheck.config import expand_env
-
         try:
             database = DatabaseSpec(url=expand_env(db_url), base_dir=Path.cwd())
         except KeyError as exc:
             raise GatecheckError(f"--db: environment variable {exc.args[0]} is not set") from None
-    result = Engine(cfg, root, only=only, database=database).run()
+    return Engine(cfg, root, only=only, database=database, **engine_options)
 
-    if fmt == "json":
-        from gatecheck.report import json as report
-        text = report.render(result)
-    else:
-        from gatecheck.report import text as report_text
+
+@main.command()
+@_check_options
+@click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="text",
+              show_default=True, help="Output format.")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default="info",
+              show_default=True, help="Lowest severity that makes the exit code 1.")
+@click.option("--output", "-o", metavar="FILE", help="Write the report to FILE, not stdout.")
+@click.option("--baseline", "baseline_file", metavar="FILE",
+              help="Report only findings not recorded in this baseline file.")
+@click.option("--warn-unused-ignores", is_flag=True,
+              help="Report suppression comments that suppress nothing.")
+@click.option("--color/--no-color", default=None, help="Colour the text report (default: on a TTY).")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Also print what was not checked (unresolvable references...) on stderr.")
+def run(fmt: str, fail_on: str, output: str | None, baseline_file: str | None,
+        warn_unused_ignores: bool, color: bool | None, verbose: bool, **check: Any) -> None:
+    """Check the rules of PATH's rules.yaml (PATH: a directory, default '.', or files)."""
+    import importlib
+
+    from gatecheck.findings import Severity
+
+    baseline = None
+    if baseline_file is not None:
+        from gatecheck.suppress import read_baseline
+
+        baseline = read_baseline(Path(baseline_file))
+    result = _engine(**check, warn_unused_ignores=warn_unused_ignores, baseline=baseline).run()
+
+    reporter = importlib.import_module(f"gatecheck.report.{FORMATS[fmt]}")
+    if fmt == "text":
         use_colour = color if color is not None else (output is None and sys.stdout.isatty()
                                                         and "NO_COLOR" not in os.environ)
-        text = report_text.render(result, colour=use_colour)
+        text = reporter.render(result, colour=use_colour)
+    else:
+        text = reporter.render(result)
     for err in result.errors:
         _error(str(err))
-    if output:
-        try:
-            Path(output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise GatecheckError(f"--output {output}: {exc.strerror or exc}") from None
-    else:
-        click.echo(text, nl=False)
+    if baseline is not None:
+        click.echo(f"gatecheck: baseline: {result.baselined} known finding(s) not reported, "
+                   f"{result.fixed} baseline entr{'y' if result.fixed == 1 else 'ies'} "
+                   "now fixed", err=True)
+    if verbose:
+        for what, n in result.stats.items():
+            click.echo(f"gatecheck: {what}: {n}", err=True)
+    _write(text, output)
     threshold = Severity.parse(fail_on)
     if result.errors:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if any(f.severity >= threshold for f in result.findings)
              else EXIT_CLEAN)
+
+
+def _write(text: str, output: str | None) -> None:
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise GatecheckError(f"--output {output}: {exc.strerror or exc}") from None
+
+
+@main.command()
+@_check_options
+@click.option("--output", "-o", metavar="FILE", default=".gatecheck-baseline.json",
+              show_default=True, help="Where to write the baseline.")
+def baseline(output: str, **check: Any) -> None:
+    """Record today's findings so that 'run --baseline FILE' reports only new ones."""
+    from gatecheck.suppress import write_baseline
+
+    result = _engine(**check).run()
+    for err in result.errors:
+        _error(str(err))
+    if result.errors:
+        raise GatecheckError("baseline not written: fix the errors above first")
+    try:
+        write_baseline(Path(output), result.findings)
+    except OSError as exc:
+        raise GatecheckError(f"--output {output}: {exc.strerror or exc}") from None
+    click.echo(f"gatecheck: wrote {len(result.findings)} finding(s) to {output}", err=True)
 
 
 @main.command()

@@ -296,7 +296,7 @@ class _Loader:
             return yaml.MappingNode("tag:yaml.org,2002:map", [])
         problem = _check_size(node)
         if problem:
-            self.problem(path, node, problem)
+            self.problem(path, problem[1], problem[0])
             return None
         return node
 
@@ -551,18 +551,25 @@ def _parse_severity(node: yaml.Node) -> Severity:
         raise OptionError(f"unknown severity {text!r}; valid: error, warning, info", node) from None
 
 
-def _check_size(root: yaml.Node) -> str | None:
-    """Reject alias bombs and absurd nesting before anything walks the tree."""
+_PLAIN_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in (
+    "str", "int", "float", "bool", "null", "map", "seq", "timestamp"))
+
+
+def _check_size(root: yaml.Node) -> tuple[str, yaml.Node] | None:
+    """Reject alias bombs, absurd nesting and non-plain tags before anything walks the tree."""
     count = 0
     stack: list[tuple[yaml.Node, int]] = [(root, 0)]
     while stack:
         node, depth = stack.pop()
         count += 1
+        if node.tag not in _PLAIN_TAGS:
+            return (f"unsupported YAML tag {node.tag.replace('tag:yaml.org,2002:', '!!')} "
+                    "(rules files are plain YAML)", node)
         if count > MAX_NODES:
             return (f"document too large: more than {MAX_NODES} nodes once aliases are "
-                    "expanded (an alias bomb?)")
+                    "expanded (an alias bomb?)", root)
         if depth > MAX_DEPTH:
-            return f"document nested deeper than {MAX_DEPTH} levels"
+            return f"document nested deeper than {MAX_DEPTH} levels", node
         if isinstance(node, yaml.SequenceNode):
             stack.extend((child, depth + 1) for child in node.value)
         elif isinstance(node, yaml.MappingNode):

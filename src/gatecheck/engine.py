@@ -10,6 +10,7 @@ sorts the result.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,19 +18,22 @@ from typing import Any
 from gatecheck.config import DatabaseSpec, GateConfig, RuleSpec
 from gatecheck.errors import DatabaseError, GatecheckError, SourceError
 from gatecheck.findings import Finding, Severity
-from gatecheck.kinds import SCHEMA, SOURCES, glob_match
+from gatecheck.kinds import CALLS, SCHEMA, SOURCES, glob_match
 from gatecheck.kinds.registry import KINDS
 from gatecheck.model import Schema
 from gatecheck.paths import PathMatcher, discover
 from gatecheck.positions import LineIndex, Span
 
 if False:  # pragma: no cover - typing only, keeps sqlglot out of start-up
+    from gatecheck.extract.python_calls import CallSite
     from gatecheck.introspect import Database
     from gatecheck.sqlfacts import FragmentFacts
 
 
 #: Rule id and kind of the finding a failed migration replay produces.
 REPLAY_RULE = "migrations-replay"
+#: Rule id and kind of an unused suppression comment (--warn-unused-ignores).
+UNUSED_IGNORE_RULE = "unused-ignore"
 
 
 @dataclass
@@ -41,6 +45,14 @@ class RunResult:
     files: int = 0
     fragments: int = 0
     rules: int = 0
+    #: The rules that ran, for reporters that describe them (SARIF, JUnit).
+    specs: tuple[RuleSpec, ...] = ()
+    #: Tallies rules keep besides findings (``unresolved columns``...), for --verbose.
+    stats: dict[str, int] = field(default_factory=dict)
+    #: Findings dropped because the baseline lists them, and baseline entries
+    #: that no longer occur (fixed since the baseline was written).
+    baselined: int = 0
+    fixed: int = 0
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -58,6 +70,15 @@ class _RuleContext:
     dialect: str
     _database: Any
     _sources: list["FragmentFacts"]
+    _calls: list[tuple[str, "CallSite"]]
+    _stats: Counter[str]
+
+    @property
+    def calls(self) -> list[tuple[str, "CallSite"]]:
+        return self._calls
+
+    def count(self, what: str, n: int = 1) -> None:
+        self._stats[what] += n
 
     @property
     def schema(self) -> Schema:
@@ -79,35 +100,78 @@ class Engine:
     #: Explicit files to check (pre-commit passes them); None: discover.
     only: list[str] | None = None
     database: DatabaseSpec | None = None
+    #: Report suppression comments that suppress nothing.
+    warn_unused_ignores: bool = False
+    #: Fingerprints (with multiplicity) of accepted findings; None: no baseline.
+    baseline: Counter[str] | None = None
     errors: list[GatecheckError] = field(default_factory=list)
     _database: "Database | None" = None
     _database_error: DatabaseError | None = None
     _texts: dict[str, str] = field(default_factory=dict)
+    _stats: Counter[str] = field(default_factory=Counter)
     _lines: dict[str, LineIndex] = field(default_factory=dict)
 
     def run(self) -> RunResult:
         rules = self.config.rules
         needs = set().union(*(KINDS[r.kind].NEEDS for r in rules)) if rules else set()
         facts: list[FragmentFacts] = []
+        calls: list[tuple[str, CallSite]] = []
         files = 0
-        if SOURCES in needs:
+        if needs & {SOURCES, CALLS}:
             paths = self.source_paths()
             files = len(paths)
-            facts = self.analyse(paths)
+            call_names = frozenset(name.rsplit(".", 1)[-1].strip("*") or "("
+                                   for r in rules if CALLS in KINDS[r.kind].NEEDS
+                                   for name in r.options.calls)
+            facts, calls = self.analyse(paths, sql=SOURCES in needs, call_names=call_names)
         findings: list[Finding] = []
         try:
             for rule in rules:
-                findings.extend(self.run_rule(rule, facts))
+                findings.extend(self.run_rule(rule, facts, calls))
             findings.extend(self.replay_findings())
         finally:
             if self._database is not None:
                 self._database.close()
         if self._database_error is not None:
             self.errors.append(self._database_error)
-        findings.sort(key=Finding.sort_key)
+        findings, baselined, fixed = self.accept(findings)
         self.errors.sort(key=lambda e: (e.path or "", e.line or 0, str(e)))
         return RunResult(findings=findings, errors=self.errors, files=files,
-                         fragments=sum(1 for f in facts if f.is_sql), rules=len(rules))
+                         fragments=sum(1 for f in facts if f.is_sql), rules=len(rules),
+                         specs=tuple(rules), stats=dict(sorted(self._stats.items())),
+                         baselined=baselined, fixed=fixed)
+
+    def accept(self, findings: list[Finding]) -> tuple[list[Finding], int, int]:
+        """Drop inline-suppressed and baselined findings; fingerprint and sort the rest."""
+        from gatecheck import suppress
+
+        findings.sort(key=Finding.sort_key)
+        marks = [m for path, text in sorted(self._texts.items())
+                 for m in suppress.suppressions(path, text)]
+        findings, unused = suppress.apply_inline(findings, marks)
+        if self.warn_unused_ignores:
+            for mark in unused:
+                ids = ", ".join(sorted(mark.rules)) or "every rule"
+                findings.append(Finding(
+                    rule=UNUSED_IGNORE_RULE, kind=UNUSED_IGNORE_RULE, severity=Severity.WARNING,
+                    message=f"suppression comment ({ids}) suppresses nothing",
+                    path=mark.path, line=mark.line, column=mark.column, end_line=mark.line,
+                    end_column=mark.column))
+            findings.sort(key=Finding.sort_key)
+        findings = suppress.fingerprint_all(findings, self.line_text)
+        if self.baseline is None:
+            return findings, 0, 0
+        kept, fixed = suppress.apply_baseline(findings, self.baseline)
+        return kept, len(findings) - len(kept), fixed
+
+    def line_text(self, path: str, line: int) -> str:
+        text = self._texts.get(path, "")
+        index = self._index(path)
+        if line > index.line_count:
+            return ""
+        start = index.line_start(line)
+        end = index.line_start(line + 1) if line < index.line_count else len(text)
+        return text[start:end]
 
     # -- sources
 
@@ -118,30 +182,38 @@ class Engine:
             return discover(self.root, include, exclude)
         return sorted({p for p in self.only if include.matches(p) and not exclude.matches(p)})
 
-    def analyse(self, paths: list[str]) -> list["FragmentFacts"]:
+    def analyse(self, paths: list[str], *, sql: bool, call_names: frozenset[str]
+                ) -> tuple[list["FragmentFacts"], list[tuple[str, "CallSite"]]]:
+        """Load every file once: its SQL facts and, for call rules, its call sites."""
         from gatecheck import sources
 
         out: list[FragmentFacts] = []
+        calls: list[tuple[str, CallSite]] = []
         analyse = None
         for rel in paths:
             try:
-                source = sources.load(self.root, rel)
+                source = sources.load(self.root, rel, sql=sql, call_names=call_names)
             except SourceError as exc:
                 self.errors.append(exc)
                 continue
+            if source.fragments or source.calls:
+                self._texts[rel] = source.text
+            calls.extend((rel, site) for site in source.calls)
             if not source.fragments:
                 continue
             if analyse is None:
                 from gatecheck.sqlfacts import analyse
-            self._texts[rel] = source.text
             out.extend(analyse(fragment, self.config.dialect) for fragment in source.fragments)
-        return out
+        return out, calls
 
-    def position(self, path: str, span: Span) -> tuple[int, int, int, int]:
+    def _index(self, path: str) -> LineIndex:
         index = self._lines.get(path)
         if index is None:
-            index = self._lines[path] = LineIndex(self._texts[path])
-        pos = index.position(span)
+            index = self._lines[path] = LineIndex(self._texts.get(path, ""))
+        return index
+
+    def position(self, path: str, span: Span) -> tuple[int, int, int, int]:
+        pos = self._index(path).position(span)
         return pos.line, pos.column, pos.end_line, pos.end_column
 
     # -- database
@@ -185,30 +257,38 @@ class Engine:
 
     # -- rules
 
-    def run_rule(self, rule: RuleSpec, facts: list["FragmentFacts"]) -> list[Finding]:
+    def run_rule(self, rule: RuleSpec, facts: list["FragmentFacts"],
+                 calls: list[tuple[str, "CallSite"]]) -> list[Finding]:
         module = KINDS[rule.kind]
         paths = PathMatcher(rule.paths)
         exclude = PathMatcher(rule.exclude)
-        visible = [f for f in facts
-                   if (not paths or paths.matches(f.fragment.path))
-                   and not exclude.matches(f.fragment.path)]
+
+        def visible(path: str) -> bool:
+            return (not paths or paths.matches(path)) and not exclude.matches(path)
+
         out: list[Finding] = []
 
         def emit(message: str, *, obj: str | None = None, facts: "FragmentFacts | None" = None,
-                 span: Span | None = None, extra: dict[str, Any] | None = None) -> None:
-            if facts is None and obj is not None and glob_match(obj, rule.ignore):
+                 span: Span | None = None, path: str | None = None,
+                 extra: dict[str, Any] | None = None) -> None:
+            if facts is None and path is None and obj is not None and \
+                    glob_match(obj, rule.ignore):
                 return
             where: dict[str, Any] = {}
             if facts is not None:
-                file_span = facts.fragment.file_span(span or Span(0, len(facts.fragment.sql)))
-                line, column, end_line, end_column = self.position(facts.fragment.path, file_span)
-                where = {"path": facts.fragment.path, "line": line, "column": column,
+                path = facts.fragment.path
+                span = facts.fragment.file_span(span or Span(0, len(facts.fragment.sql)))
+            if path is not None:
+                line, column, end_line, end_column = self.position(path, span or Span(0, 1))
+                where = {"path": path, "line": line, "column": column,
                          "end_line": end_line, "end_column": end_column}
             out.append(Finding(rule=rule.id, kind=rule.kind, severity=rule.severity,
                                message=rule.message or message, object=obj,
                                extra=tuple((extra or {}).items()), **where))
 
-        ctx = _RuleContext(self.config.dialect, self.open_database, visible)
+        ctx = _RuleContext(self.config.dialect, self.open_database,
+                           [f for f in facts if visible(f.fragment.path)],
+                           [c for c in calls if visible(c[0])], self._stats)
         try:
             module.check(ctx, rule.options, emit)
         except _SchemaUnavailable:

@@ -35,6 +35,8 @@ class Finding:
     object: str | None = None
     #: Kind-specific JSON fields after the contract's ten (``count``, ``sample``).
     extra: tuple[tuple[str, Any], ...] = field(default=())
+    #: Stable identity across line shifts (baselines, SARIF); set by the engine.
+    fingerprint: str = field(default="", compare=False)
 
     def sort_key(self) -> tuple[Any, ...]:
         # Schema findings (no path) sort before file findings: "" < any path.

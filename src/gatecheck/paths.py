@@ -42,7 +42,7 @@ class PathMatcher:
 def _compile(patterns: tuple[str, ...]):  # type: ignore[no-untyped-def]
     import pathspec
 
-    return pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+    return pathspec.PathSpec.from_lines("gitignore", patterns)
 
 
 def discover(root: Path, include: PathMatcher, exclude: PathMatcher) -> list[str]:
@@ -100,10 +100,43 @@ def _walk(root: Path) -> list[str]:
             try:
                 lines = (Path(dirpath) / ".gitignore").read_text(encoding="utf-8",
                                                                  errors="replace").splitlines()
-                specs.append((prefix, pathspec.PathSpec.from_lines("gitwildmatch", lines)))
+                specs.append((prefix, pathspec.PathSpec.from_lines("gitignore", lines)))
             except OSError:
                 pass
         dirnames[:] = sorted(d for d in dirnames
                              if d not in DEFAULT_EXCLUDE_DIRS and not ignored(prefix + d, True))
         out.extend(prefix + f for f in filenames if not ignored(prefix + f, False))
     return out
+
+
+def changed_files(root: Path, ref: str) -> list[str]:
+    """Root-relative paths changed since ``ref`` (committed, staged, unstaged, untracked)."""
+    from gatecheck.errors import GatecheckError
+
+    def git(*args: str) -> bytes:
+        try:
+            proc = subprocess.run(["git", *args], cwd=root, capture_output=True, timeout=60,
+                                  check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise GatecheckError(f"--changed-since: cannot run git: {exc}") from None
+        if proc.returncode != 0:
+            detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise GatecheckError(f"--changed-since {ref}: "
+                                 f"{detail[-1] if detail else 'git failed'}")
+        return proc.stdout
+
+    if not _is_git(root):
+        raise GatecheckError(f"--changed-since needs a git work tree; {root} is not in one")
+    changed = git("diff", "--name-only", "--relative", "-z", ref, "--")
+    untracked = git("ls-files", "--others", "--exclude-standard", "-z", "--", ".")
+    names = {os.fsdecode(n) for n in (changed + b"\0" + untracked).split(b"\0") if n}
+    return sorted(n for n in names if (root / n).is_file())
+
+
+def _is_git(root: Path) -> bool:
+    try:
+        proc = subprocess.run(["git", "rev-parse", "--is-inside-work-tree"], cwd=root,
+                              capture_output=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return proc.returncode == 0

@@ -12,11 +12,15 @@ from __future__ import annotations
 import codecs
 import io
 import tokenize
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gatecheck.errors import SourceError
 from gatecheck.extract import Fragment
+
+if TYPE_CHECKING:
+    from gatecheck.extract.python_calls import CallSite
 
 #: Beyond this a file is not source code a human wrote; skip it, say so.
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -27,6 +31,7 @@ class SourceFile:
     path: str  # root-relative, posix
     text: str
     fragments: list[Fragment]
+    calls: list[CallSite] = field(default_factory=list)
 
 
 def decode(rel: str, data: bytes) -> str:
@@ -54,8 +59,14 @@ def decode(rel: str, data: bytes) -> str:
     return text
 
 
-def load(root: Path, rel: str) -> SourceFile:
-    """Read, decode and extract one file (``.sql`` or ``.py``)."""
+def load(root: Path, rel: str, *, sql: bool = True,
+         call_names: frozenset[str] = frozenset()) -> SourceFile:
+    """Read, decode and extract one file (``.sql`` or ``.py``).
+
+    ``sql``: extract SQL fragments.  ``call_names``: the last components of
+    the dotted names call rules look for (``connect``); a Python file that
+    mentions one of them also gets its call sites.
+    """
     full = root / rel
     try:
         size = full.stat().st_size
@@ -64,23 +75,37 @@ def load(root: Path, rel: str) -> SourceFile:
                               f"{MAX_FILE_BYTES // (1024 * 1024)} MB limit; skipped", path=rel)
         data = full.read_bytes()
     except FileNotFoundError:
-        raise SourceError("file disappeared during the run; skipped", path=rel) from None
+        what = "broken symbolic link" if full.is_symlink() else "file disappeared during the run"
+        raise SourceError(f"{what}; skipped", path=rel) from None
     except PermissionError:
         raise SourceError("permission denied; skipped", path=rel) from None
     except IsADirectoryError:
         raise SourceError("is a directory; skipped", path=rel) from None
     except OSError as exc:
         raise SourceError(f"cannot read: {exc.strerror or exc}; skipped", path=rel) from None
-    if rel.endswith(".py"):
-        return _load_python(rel, data)
     text = decode(rel, data)
-    return SourceFile(rel, text, [Fragment(rel, text, sink=True)] if text.strip() else [])
+    if rel.endswith(".py"):
+        return _load_python(rel, text, sql, call_names)
+    return SourceFile(rel, text, [Fragment(rel, text, sink=True)] if sql and text.strip() else [])
 
 
-def _load_python(rel: str, data: bytes) -> SourceFile:
+def _load_python(rel: str, text: str, sql: bool, call_names: frozenset[str]) -> SourceFile:
     from gatecheck.extract.python_files import extract_python, might_contain_sql
 
-    text = decode(rel, data)
-    if not might_contain_sql(text):
-        return SourceFile(rel, text, [])
-    return SourceFile(rel, text, extract_python(rel, text))
+    source = SourceFile(rel, text, [])
+    if sql and might_contain_sql(text):
+        source.fragments = extract_python(rel, text)
+    if call_names and any(name in text for name in call_names):
+        import ast
+
+        from gatecheck.extract.python_calls import find_calls
+
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            if not source.fragments:  # extract_python reported it already otherwise
+                raise SourceError("Python file does not parse; its calls were not checked",
+                                  path=rel) from None
+            return source
+        source.calls = find_calls(tree, text)
+    return source

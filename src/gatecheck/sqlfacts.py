@@ -18,6 +18,7 @@ parse, so runs served from the cache never pay for it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from dataclasses import dataclass, field
@@ -58,6 +59,9 @@ class TableRef:
     quoted: bool
     span: Span  # of the name token itself (quotes included), in fragment.sql
     dynamic: bool = False  # the name contains an f-string/format placeholder
+    #: "use" (read or written), "define" (the name a CREATE or RENAME TO
+    #: introduces) or "drop-if-exists" (fine when absent).
+    role: str = "use"
 
 
 @dataclass
@@ -65,6 +69,8 @@ class Statement:
     kind: str  # "select", "insert", "create-table", "pragma-table-info", ...
     span: Span
     tree: exp.Expression | None = None
+    #: The statement's first token (its leading keyword), for pinpoint reports.
+    first_token: Span | None = None
 
 
 @dataclass
@@ -192,7 +198,8 @@ def _parse_statement(d: Dialect, sql: str, chunk: list[Token], facts: FragmentFa
     for tree in trees:
         if tree is None:
             continue
-        facts.statements.append(Statement(statement_kind(tree, chunk), span, tree))
+        facts.statements.append(Statement(statement_kind(tree, chunk), span, tree,
+                                          Span(chunk[0].start, chunk[0].end + 1)))
         if isinstance(tree, exp.Command):
             facts.tables.extend(_token_tables(chunk, placeholders))
         else:
@@ -203,7 +210,8 @@ def _parse_trigger(d: Dialect, sql: str, chunk: list[Token], facts: FragmentFact
                    placeholders: tuple[Span, ...]) -> None:
     """``CREATE TRIGGER name ... ON table [...] BEGIN stmt; ... END``."""
     span = Span(chunk[0].start, chunk[-1].end + 1)
-    facts.statements.append(Statement("create-trigger", span, None))
+    facts.statements.append(Statement("create-trigger", span, None,
+                                      Span(chunk[0].start, chunk[0].end + 1)))
     texts = [t.text.upper() for t in chunk]
     try:
         on = texts.index("ON")
@@ -249,14 +257,19 @@ def _problem(sql: str, exc: ParseError, fallback: Span) -> ParseProblem:
 
 
 _TOKEN_REPR = re.compile(r"<Token token_type: TokenType\.(\w+), text: (.*?), line: .*?>")
+_MISSING = re.compile(r"Required keyword: '(\w+)' missing for <class '[\w.]*?(\w+)'>")
 
 
 def _clean(message: str) -> str:
-    """sqlglot's messages quote internal token reprs; show the token text."""
+    """sqlglot's messages quote internal reprs; say it in SQL terms."""
     def token(match: re.Match[str]) -> str:
         kind, text = match.groups()
         return "end of statement" if kind == "SENTINEL" else repr(text)
-    return _TOKEN_REPR.sub(token, message)
+
+    def missing(match: re.Match[str]) -> str:
+        part = "" if match.group(1) == "this" else f" (missing its {match.group(1)})"
+        return f"incomplete {match.group(2).upper()}{part}"
+    return _MISSING.sub(missing, _TOKEN_REPR.sub(token, message))
 
 
 def _first_line(exc: Exception) -> str:
@@ -269,8 +282,22 @@ def _first_line(exc: Exception) -> str:
 
 def _with_dynamic(ref: TableRef, placeholders: tuple[Span, ...]) -> TableRef:
     if any(p.start < ref.span.end and ref.span.start < p.end for p in placeholders):
-        return TableRef(ref.name, ref.schema, ref.quoted, ref.span, dynamic=True)
+        return dataclasses.replace(ref, dynamic=True)
     return ref
+
+
+def _role(table: exp.Table) -> str:
+    parent = table.parent
+    if isinstance(parent, exp.Schema) and isinstance(parent.parent, exp.Create):
+        parent = parent.parent
+    if isinstance(parent, exp.Create) and parent.this is table or \
+            isinstance(parent, exp.Create) and isinstance(parent.this, exp.Schema):
+        return "define" if parent.find(exp.Table) is table else "use"
+    if isinstance(parent, exp.AlterRename):
+        return "define"
+    if isinstance(parent, exp.Drop) and parent.args.get("exists"):
+        return "drop-if-exists"
+    return "use"
 
 
 _NOT_A_TABLE_DROP = {"INDEX", "TRIGGER"}
@@ -297,6 +324,7 @@ def _tree_tables(tree: exp.Expression, placeholders: tuple[Span, ...]) -> list[T
             schema=schema.name if isinstance(schema, exp.Identifier) else None,
             quoted=bool(ident.args.get("quoted")),
             span=Span(meta["start"], meta["end"] + 1),
+            role=_role(table),
         )
         out.append(_with_dynamic(ref, placeholders))
     return out
@@ -310,7 +338,8 @@ def _is_cte_reference(table: exp.Table) -> bool:
     child: exp.Expression = table
     node = table.parent
     while node is not None:
-        with_ = node.args.get("with") if not isinstance(node, exp.With) else None
+        # The key is "with_" in current sqlglot, "with" in older releases.
+        with_ = node.args.get("with_", node.args.get("with"))
         if isinstance(with_, exp.With):
             ctes = list(with_.expressions)
             # Inside a CTE's own body only the earlier CTEs are visible (and

@@ -16,20 +16,29 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Iterable, Protocol
 
 if TYPE_CHECKING:
+    from gatecheck.extract.python_calls import CallSite
     from gatecheck.introspect import Database
     from gatecheck.model import Schema
     from gatecheck.positions import Span
     from gatecheck.sqlfacts import FragmentFacts
 
-SOURCES = "sources"
+SOURCES = "sources"  # SQL fragments of the source files
+CALLS = "calls"  # Python call sites, resolved through imports
 SCHEMA = "schema"
 DATA = "data"
 
 
 class Emit(Protocol):
+    """Report one problem.
+
+    A source finding gives ``facts`` and a ``span`` in the fragment's SQL, or
+    ``path`` and a ``span`` in that file's text; a schema finding gives
+    neither and names the schema object in ``obj``.
+    """
+
     def __call__(self, message: str, *, obj: str | None = None,
                  facts: "FragmentFacts | None" = None, span: "Span | None" = None,
-                 extra: dict[str, Any] | None = None) -> None: ...
+                 path: str | None = None, extra: dict[str, Any] | None = None) -> None: ...
 
 
 class Context(Protocol):
@@ -42,6 +51,15 @@ class Context(Protocol):
 
     @property
     def sources(self) -> "list[FragmentFacts]": ...
+
+    @property
+    def calls(self) -> "list[tuple[str, CallSite]]":
+        """(path, call site) of every Python call, for kinds that need CALLS."""
+        ...
+
+    def count(self, what: str, n: int = 1) -> None:
+        """Tally something not reported as a finding (``--verbose`` prints it)."""
+        ...
 
     @property
     def data(self) -> "Database":

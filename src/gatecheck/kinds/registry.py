@@ -5,9 +5,12 @@ from __future__ import annotations
 from types import ModuleType
 
 from gatecheck.kinds import (
+    forbid_calls,
+    forbid_statements,
     forbid_table_references,
     forbid_tables,
     name_conflicts,
+    references_exist,
     sql_parses,
     unique_family,
 )
@@ -18,6 +21,9 @@ _MODULES: tuple[ModuleType, ...] = (
     name_conflicts,
     forbid_table_references,
     sql_parses,
+    references_exist,
+    forbid_statements,
+    forbid_calls,
 )
 
 

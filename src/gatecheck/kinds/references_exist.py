@@ -1,0 +1,253 @@
+"""Every table (and column) that source SQL references must exist.
+
+**What it does**
+Checks each table named by SQL in the sources against the schema (the live
+database, or migrations replayed into a scratch one).  With
+``columns: true`` it also checks every column reference that resolves to
+exactly one table: qualified ``t.col`` (through aliases), columns of a
+single-table statement, ``INSERT INTO t (cols)``, ``UPDATE t SET col``, and
+outputs of CTEs and subqueries (``r.x`` where ``r`` is a CTE without ``*``).
+Resolution uses sqlglot's scope machinery.  Tables created in the same file
+(``CREATE TABLE``, ``CREATE TEMP TABLE``, ``ALTER TABLE ... RENAME TO``) are
+known.  What cannot be resolved is never guessed: tables named through an
+f-string placeholder, another attached schema, table-valued functions,
+columns of a multi-table statement that exist in some unknown source —
+these are silent, and ``--verbose`` counts them.
+
+**Why it matters**
+Code that queries a table or column the database no longer has fails only
+when that path runs.  After a merge or a column rename this is the most
+common regression, and no unit test that mocks the database sees it.
+
+**Example**
+```yaml
+rules:
+  - id: code-matches-schema
+    kind: references-exist
+    columns: true
+    exclude: ["**/migrations/**"]
+```
+fails on ``SELECT titel FROM tasks`` when ``tasks`` has ``title``, at ``titel``.
+
+**Fix**
+Correct the name, or add the missing table/column in a migration.
+
+**Options**
+- ``columns``: also check column references (default false).
+- ``paths`` / ``exclude`` (every source rule): which files the rule sees.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterator
+
+from gatecheck.kinds import SCHEMA, SOURCES, Context, Emit
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+    from gatecheck.model import Schema
+    from gatecheck.positions import Span
+    from gatecheck.sqlfacts import FragmentFacts
+
+KIND = "references-exist"
+NEEDS = frozenset({SOURCES, SCHEMA})
+
+
+@dataclass(frozen=True)
+class Options:
+    columns: bool = False
+
+
+def check(ctx: Context, options: Options, emit: Emit) -> None:
+    from gatecheck.sqlfacts import default_schemas
+
+    schema = ctx.schema
+    local_schemas = {s.casefold() for s in default_schemas(ctx.dialect)} | {"temp"}
+    relations = {n.casefold(): n for n in schema.relation_names()}
+    defined = _defined_per_file(ctx.sources)
+    for facts in ctx.sources:
+        if not facts.is_sql:
+            continue
+        known = defined[facts.fragment.path]
+        for ref in facts.tables:
+            if ref.role != "use":
+                continue
+            if ref.dynamic or (ref.schema and ref.schema.casefold() not in local_schemas):
+                ctx.count("unresolved tables")
+                continue
+            name = ref.name.casefold()
+            if name not in relations and name not in known:
+                emit(f"table {ref.name} does not exist in the database", obj=ref.name,
+                     facts=facts, span=ref.span)
+        if options.columns:
+            for statement in facts.statements:
+                if statement.tree is not None:
+                    _check_columns(ctx, schema, known, facts, statement.tree, emit)
+
+
+def _defined_per_file(sources: list["FragmentFacts"]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = defaultdict(set)
+    for facts in sources:
+        for ref in facts.tables:
+            if ref.role == "define":
+                out[facts.fragment.path].add(ref.name.casefold())
+    return out
+
+
+# ---------------------------------------------------------------- columns
+
+
+def _check_columns(ctx: Context, schema: "Schema", known: set[str], facts: "FragmentFacts",
+                   tree: "exp.Expression", emit: Emit) -> None:
+    from sqlglot import exp
+    from sqlglot.optimizer.scope import traverse_scope
+
+    def table_columns(table: exp.Table) -> set[str] | None:
+        """Columns of a real, introspected table; None when unknown."""
+        if not isinstance(table.this, exp.Identifier) or table.args.get("db") is not None:
+            return None
+        if table.name.casefold() in known:
+            return None  # created in this file: its columns are not introspected
+        t = schema.table(table.name)
+        if t is not None:
+            return {c.name.casefold() for c in t.columns}
+        view = next((v for v in schema.views if v.name.casefold() == table.name.casefold()),
+                    None)
+        if view is not None and view.columns:
+            return {c.casefold() for c in view.columns}
+        return None
+
+    def report(column: exp.Column, table_name: str) -> None:
+        meta = column.this.meta if isinstance(column.this, exp.Identifier) else {}
+        if "start" not in meta:
+            return
+        from gatecheck.positions import Span
+
+        span = Span(meta["start"], meta["end"] + 1)
+        if any(p.start < span.end and span.start < p.end for p in facts.fragment.placeholders):
+            ctx.count("unresolved columns")
+            return
+        emit(f"column {column.name} does not exist in table {table_name}",
+             obj=f"{table_name}.{column.name}", facts=facts, span=span)
+
+    # INSERT INTO t (cols) and UPDATE t SET col = ...: the target's columns.
+    if isinstance(tree, exp.Insert) and isinstance(tree.this, exp.Schema):
+        target = tree.this.this
+        if isinstance(target, exp.Table):
+            cols = table_columns(target)
+            for ident in tree.this.expressions:
+                if cols is not None and isinstance(ident, exp.Identifier) \
+                        and ident.name.casefold() not in cols:
+                    report(exp.Column(this=ident), target.name)
+    if isinstance(tree, (exp.Update, exp.Delete)) and isinstance(tree.this, exp.Table):
+        target = tree.this
+        cols = table_columns(target)
+        for column in _own_columns(tree):
+            if column.table and column.table.casefold() != (target.alias_or_name).casefold():
+                continue
+            if cols is not None and column.name.casefold() not in cols:
+                report(column, target.name)
+            elif cols is None:
+                ctx.count("unresolved columns")
+
+    try:
+        scopes = list(traverse_scope(tree))
+    except Exception:  # sqlglot cannot scope some shapes; never guess
+        ctx.count("unscoped statements")
+        return
+    for scope in scopes:
+        selects = {s.casefold() for s in scope.expression.named_selects} if isinstance(
+            scope.expression, exp.Select) else set()
+        for column in scope.columns:
+            if column.find_ancestor(exp.Select, exp.Union) is not scope.expression and \
+                    not isinstance(scope.expression, exp.Union):
+                continue  # listed in an outer scope too; checked in its own scope
+            name = column.name.casefold()
+            if column.table:
+                source = _source(scope, column.table)
+                if isinstance(source, exp.Table):
+                    cols = table_columns(source)
+                    if cols is None:
+                        ctx.count("unresolved columns")
+                    elif name not in cols:
+                        report(column, source.name)
+                elif source is not None and hasattr(source, "expression"):
+                    outputs = _outputs(source.expression)
+                    if outputs is None:
+                        ctx.count("unresolved columns")
+                    elif name not in outputs:
+                        emit(f"column {column.name} is not an output of {column.table}",
+                             obj=f"{column.table}.{column.name}", facts=facts,
+                             span=_span(column))
+                else:
+                    ctx.count("unresolved columns")
+                continue
+            if name in selects and _outside_projections(column, scope.expression):
+                continue  # ORDER BY / GROUP BY / HAVING naming a select alias
+            candidates = list(_all_sources(scope))
+            tables = [s for s in candidates if isinstance(s, exp.Table)]
+            if not candidates or len(tables) != len(candidates):
+                ctx.count("unresolved columns")
+                continue
+            col_sets = [table_columns(t) for t in tables]
+            if any(c is None for c in col_sets):
+                ctx.count("unresolved columns")
+                continue
+            if not any(name in c for c in col_sets if c is not None):
+                label = tables[0].name if len(tables) == 1 else \
+                    " or ".join(sorted({t.name for t in tables}))
+                report(column, label)
+
+
+def _span(column: "exp.Column") -> "Span":
+    from gatecheck.positions import Span
+
+    meta = column.this.meta
+    return Span(meta.get("start", 0), meta.get("end", 0) + 1)
+
+
+def _outside_projections(column: "exp.Column", select: "exp.Expression") -> bool:
+    node = column
+    while node.parent is not None and node.parent is not select:
+        node = node.parent
+    return node.arg_key != "expressions"
+
+
+def _own_columns(tree: "exp.Expression") -> Iterator["exp.Column"]:
+    """Columns of a DML statement outside its subqueries."""
+    from sqlglot import exp
+
+    for column in tree.find_all(exp.Column):
+        if column.find_ancestor(exp.Select, exp.Subquery) is None:
+            yield column
+
+
+def _source(scope: object, name: str) -> object:
+    current = scope
+    while current is not None:
+        src = current.sources.get(name)  # type: ignore[attr-defined]
+        if src is not None:
+            return src
+        current = current.parent  # type: ignore[attr-defined]
+    return None
+
+
+def _all_sources(scope: object) -> Iterator[object]:
+    current = scope
+    while current is not None:
+        yield from current.sources.values()  # type: ignore[attr-defined]
+        current = current.parent  # type: ignore[attr-defined]
+
+
+def _outputs(select: "exp.Expression") -> set[str] | None:
+    from sqlglot import exp
+
+    if not isinstance(select, exp.Select):
+        return None
+    if any(isinstance(e, exp.Star) or (isinstance(e, exp.Column) and e.is_star)
+           for e in select.expressions):
+        return None
+    return {s.casefold() for s in select.named_selects}

@@ -1,0 +1,1 @@
+ALTER TABLE task_sessions RENAME TO task_sessions_legacy;

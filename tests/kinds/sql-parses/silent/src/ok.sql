@@ -1,0 +1,5 @@
+CREATE TRIGGER touch AFTER UPDATE ON tasks
+BEGIN
+  UPDATE tasks SET updated_at = CURRENT_TIMESTAMP WHERE id = NEW.id;
+END;
+REPLACE INTO tasks (id) VALUES (1);

@@ -1,0 +1,168 @@
+"""The command line, in-process (click's runner) and as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from conftest import build_db, gatecheck, gatecheck_subprocess, write_tree
+from gatecheck import __version__
+from gatecheck.kinds.registry import KINDS
+
+RULES = """\
+version: 1
+database: sqlite:///app.db
+rules:
+  - {id: no-task-sessions, kind: forbid-table-references, tables: [task_sessions]}
+  - {id: no-webui, kind: forbid-tables, pattern: "webui_*", severity: warning}
+"""
+
+
+def project(root: Path, *, sql: str = "SELECT * FROM chat_sessions;\n") -> Path:
+    write_tree(root, {"rules.yaml": RULES, "app/q.sql": sql})
+    build_db(root / "app.db", "CREATE TABLE chat_sessions (id INTEGER);")
+    return root
+
+
+def test_version() -> None:
+    run = gatecheck("--version")
+    assert run.exit_code == 0 and run.stdout.strip() == f"gatecheck, version {__version__}"
+
+
+def test_clean_run_exits_0(tmp_path: Path) -> None:
+    run = gatecheck("run", cwd=project(tmp_path))
+    assert run.exit_code == 0, run.stderr
+    assert run.stdout == "PASS: no findings (2 rules, 1 file, 1 SQL fragment)\n"
+
+
+def test_findings_exit_1_and_text_format(tmp_path: Path) -> None:
+    project(tmp_path, sql="-- header\nSELECT id FROM task_sessions;\n")
+    build_db(tmp_path / "app.db", "CREATE TABLE webui_chats (id INTEGER);")
+    run = gatecheck("run", cwd=tmp_path)
+    assert run.exit_code == 1
+    assert run.stdout.splitlines() == [
+        "db:webui_chats: no-webui table webui_chats matches forbidden pattern 'webui_*' [warning]",
+        "app/q.sql:2:16: no-task-sessions references forbidden table task_sessions",
+        "Found 1 error, 1 warning (2 rules, 1 file, 1 SQL fragment)",
+    ]
+
+
+def test_json_contract(tmp_path: Path) -> None:
+    project(tmp_path, sql="SELECT id FROM task_sessions;\n")
+    run = gatecheck("run", "--format", "json", cwd=tmp_path)
+    data = run.json
+    assert list(data) == ["version", "findings", "summary", "errors"]
+    assert data["version"] == 1
+    assert data["findings"] == [{
+        "rule": "no-task-sessions", "kind": "forbid-table-references", "severity": "error",
+        "message": "references forbidden table task_sessions", "path": "app/q.sql",
+        "line": 1, "column": 16, "end_line": 1, "end_column": 28, "object": "task_sessions"}]
+    assert data["summary"] == {"files": 1, "fragments": 1, "rules": 2, "errors": 1,
+                               "warnings": 0, "infos": 0}
+
+
+def test_fail_on_threshold(tmp_path: Path) -> None:
+    project(tmp_path)
+    build_db(tmp_path / "app.db", "CREATE TABLE webui_chats (id INTEGER);")
+    assert gatecheck("run", cwd=tmp_path).exit_code == 1
+    assert gatecheck("run", "--fail-on", "error", cwd=tmp_path).exit_code == 0
+
+
+def test_select_and_ignore(tmp_path: Path) -> None:
+    project(tmp_path, sql="SELECT id FROM task_sessions;\n")
+    build_db(tmp_path / "app.db", "CREATE TABLE webui_chats (id INTEGER);")
+    rules = {f["rule"] for f in gatecheck("run", "-f", "json", "--select", "no-webui",
+                                          cwd=tmp_path).json["findings"]}
+    assert rules == {"no-webui"}
+    rules = {f["rule"] for f in gatecheck("run", "-f", "json", "--ignore", "no-webui",
+                                          cwd=tmp_path).json["findings"]}
+    assert rules == {"no-task-sessions"}
+    run = gatecheck("run", "--select", "nope", cwd=tmp_path)
+    assert run.exit_code == 2 and "unknown rule id 'nope'" in run.stderr
+
+
+def test_db_override_and_missing_database(tmp_path: Path) -> None:
+    project(tmp_path)
+    run = gatecheck("run", "--db", "sqlite:///missing.db", cwd=tmp_path)
+    assert run.exit_code == 2
+    assert "database file not found" in run.stderr and "missing.db" in run.stderr
+    assert not (tmp_path / "missing.db").exists(), "a missing database must never be created"
+    # Source rules still ran and reported.
+    assert run.stdout.endswith("(2 rules, 1 file, 1 SQL fragment)\n")
+
+
+def test_config_flag_and_no_config(tmp_path: Path) -> None:
+    project(tmp_path / "p")
+    (tmp_path / "p" / "rules.yaml").rename(tmp_path / "p" / "gates.yaml")
+    run = gatecheck("run", cwd=tmp_path / "p")
+    assert run.exit_code == 2 and "no rules.yaml found" in run.stderr
+    run = gatecheck("run", "--config", "gates.yaml", cwd=tmp_path / "p")
+    assert run.exit_code == 0, run.stderr
+
+
+def test_files_restrict_source_rules(tmp_path: Path) -> None:
+    project(tmp_path, sql="SELECT id FROM task_sessions;\n")
+    write_tree(tmp_path, {"app/ok.sql": "SELECT 1;\n"})
+    run = gatecheck("run", "app/ok.sql", cwd=tmp_path)
+    assert run.exit_code == 0 and "1 file" in run.stdout
+    run = gatecheck("run", "app/q.sql", "app/ok.sql", cwd=tmp_path)
+    assert run.exit_code == 1 and "2 files" in run.stdout
+
+
+def test_output_file(tmp_path: Path) -> None:
+    project(tmp_path, sql="SELECT id FROM task_sessions;\n")
+    run = gatecheck("run", "-f", "json", "-o", "out.json", cwd=tmp_path)
+    assert run.exit_code == 1 and run.stdout == ""
+    assert json.loads((tmp_path / "out.json").read_text())["summary"]["errors"] == 1
+
+
+def test_explain_every_kind_has_the_five_sections() -> None:
+    listing = gatecheck("explain")
+    assert listing.exit_code == 0
+    for kind in KINDS:
+        assert kind in listing.stdout
+        run = gatecheck("explain", kind)
+        assert run.exit_code == 0
+        for section in ("**What it does**", "**Why it matters**", "**Example**", "**Fix**",
+                        "**Options**"):
+            assert section in run.stdout, f"{kind} lacks {section}"
+    run = gatecheck("explain", "nope")
+    assert run.exit_code == 2 and "valid kinds" in run.stderr
+
+
+def test_rules_lists_origin(tmp_path: Path) -> None:
+    project(tmp_path)
+    run = gatecheck("rules", cwd=tmp_path)
+    assert run.exit_code == 0
+    lines = run.stdout.splitlines()
+    assert lines[0].split() == ["no-task-sessions", "forbid-table-references", "error",
+                                "rules.yaml:4:5"]
+    assert lines[1].split() == ["no-webui", "forbid-tables", "warning", "rules.yaml:5:5"]
+
+
+def test_schema_command(tmp_path: Path) -> None:
+    project(tmp_path)
+    run = gatecheck("schema", cwd=tmp_path)
+    assert run.exit_code == 0
+    assert [t["name"] for t in run.json["tables"]] == ["chat_sessions"]
+
+
+def test_real_subprocess_no_traceback(tmp_path: Path) -> None:
+    project(tmp_path, sql="SELECT id FROM task_sessions;\n")
+    run = gatecheck_subprocess("run", "--format", "json", cwd=tmp_path)
+    assert run.exit_code == 1
+    assert run.json["findings"][0]["path"] == "app/q.sql"
+    (tmp_path / "rules.yaml").write_text("version: [\n")
+    run = gatecheck_subprocess("run", cwd=tmp_path)
+    assert run.exit_code == 2
+    assert "rules.yaml:" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_version_does_not_import_sqlglot(tmp_path: Path) -> None:
+    env = dict(os.environ, PYTHONPROFILEIMPORTTIME="1")
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "gatecheck", "--version"],
+                          capture_output=True, text=True, env=env, check=True)
+    assert "sqlglot" not in proc.stderr
