@@ -1,17 +1,15 @@
 """Reporters: pure functions from a `RunResult` to the text to print.
 
 The helpers here are shared by more than one reporter: the catalogue of
-rules a run describes and stable per-finding fingerprints.
+rules a run describes.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gatecheck.findings import Finding, Severity
+from gatecheck.findings import Severity
 
 if TYPE_CHECKING:
     from gatecheck.config import Origin
@@ -39,24 +37,3 @@ def rule_catalogue(result: "RunResult") -> list[RuleInfo]:
             known.add(f.rule)
             rules.append(RuleInfo(f.rule, f.kind, f.severity, None))
     return rules
-
-
-def fingerprints(findings: Sequence[Finding]) -> list[str]:
-    """A fingerprint per finding that survives line shifts and unrelated edits.
-
-    It hashes the rule, the file (or the database) and the object, plus the
-    occurrence index among findings with those same three in the sorted
-    order: the second ``task_sessions`` reference in ``store.py`` stays the
-    second however many lines are added above it.  Line, column and message
-    are left out on purpose: they move with unrelated edits, and messages may
-    carry counts that change while the problem stays the same.
-    """
-    seen: dict[tuple[str, str, str], int] = {}
-    out = []
-    for f in findings:
-        key = (f.rule, f.path if f.path is not None else "db:", f.object or "")
-        occurrence = seen.get(key, 0)
-        seen[key] = occurrence + 1
-        text = "\0".join((*key, str(occurrence)))
-        out.append(hashlib.sha256(text.encode("utf-8")).hexdigest()[:32])
-    return out

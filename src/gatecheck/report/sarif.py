@@ -18,7 +18,7 @@ from gatecheck import __version__
 from gatecheck.engine import REPLAY_RULE, RunResult
 from gatecheck.errors import GatecheckError
 from gatecheck.findings import Finding, Severity
-from gatecheck.report import RuleInfo, fingerprints, rule_catalogue
+from gatecheck.report import RuleInfo, rule_catalogue
 
 if TYPE_CHECKING:
     from gatecheck.config import Origin
@@ -42,8 +42,10 @@ def render(result: RunResult) -> str:
     catalogue = rule_catalogue(result)
     index = {rule.id: i for i, rule in enumerate(catalogue)}
     origins = {rule.id: rule.origin for rule in catalogue}
-    results = [_result(f, index[f.rule], origins[f.rule], fp)
-               for f, fp in zip(result.findings, fingerprints(result.findings))]
+    # Fingerprints come from the engine (suppress.fingerprint_all), the same
+    # identity baselines use: rule, path/object and line text, not line number.
+    results = [_result(f, index[f.rule], origins[f.rule], f.fingerprint)
+               for f in result.findings]
     run: dict[str, Any] = {
         "tool": {"driver": {
             "name": "gatecheck",
