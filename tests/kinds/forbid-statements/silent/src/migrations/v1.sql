@@ -1,0 +1,2 @@
+CREATE TABLE t (a INT);
+CREATE INDEX ix ON t (a);

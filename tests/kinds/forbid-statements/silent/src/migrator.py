@@ -1,0 +1,2 @@
+def migrate(conn):
+    conn.execute("ALTER TABLE t ADD COLUMN b TEXT")
