@@ -104,6 +104,11 @@ def _check_options(f: Any) -> Any:
         click.option("--changed-since", metavar="REF",
                      help="Source rules check only files changed since this git ref "
                           "(schema and data rules still run)."),
+        click.option("--jobs", "-j", type=click.IntRange(min=1), metavar="N",
+                     help="Worker processes for source files (default: one per CPU, "
+                          "when there are enough files to pay for them)."),
+        click.option("--no-cache", is_flag=True,
+                     help="Do not read or write .gatecheck_cache/."),
     ]):
         f = option(f)
     return f
@@ -115,7 +120,7 @@ def _ids(values: tuple[str, ...]) -> set[str]:
 
 def _engine(paths: tuple[str, ...], config: str | None, db_url: str | None,
             select: tuple[str, ...], ignore: tuple[str, ...], changed_since: str | None,
-            **engine_options: Any) -> Any:
+            jobs: int | None, no_cache: bool, **engine_options: Any) -> Any:
     import dataclasses
 
     from gatecheck.config import DatabaseSpec, expand_env, load_config
@@ -144,7 +149,8 @@ def _engine(paths: tuple[str, ...], config: str | None, db_url: str | None,
             database = DatabaseSpec(url=expand_env(db_url), base_dir=Path.cwd())
         except KeyError as exc:
             raise GatecheckError(f"--db: environment variable {exc.args[0]} is not set") from None
-    return Engine(cfg, root, only=only, database=database, **engine_options)
+    return Engine(cfg, root, only=only, database=database, jobs=jobs, use_cache=not no_cache,
+                  **engine_options)
 
 
 @main.command()
@@ -184,6 +190,8 @@ def run(fmt: str, fail_on: str, output: str | None, baseline_file: str | None,
         text = reporter.render(result)
     for err in result.errors:
         _error(str(err))
+    for note in result.warnings:
+        click.echo(f"gatecheck: warning: {note}", err=True)
     if baseline is not None:
         click.echo(f"gatecheck: baseline: {result.baselined} known finding(s) not reported, "
                    f"{result.fixed} baseline entr{'y' if result.fixed == 1 else 'ies'} "

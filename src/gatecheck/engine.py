@@ -13,21 +13,23 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gatecheck.config import DatabaseSpec, GateConfig, RuleSpec
 from gatecheck.errors import DatabaseError, GatecheckError, SourceError
 from gatecheck.findings import Finding, Severity
-from gatecheck.kinds import CALLS, SCHEMA, SOURCES, glob_match
+from gatecheck.kinds import CALLS, SOURCES, TREES, glob_match
 from gatecheck.kinds.registry import KINDS
 from gatecheck.model import Schema
 from gatecheck.paths import PathMatcher, discover
 from gatecheck.positions import LineIndex, Span
 
-if False:  # pragma: no cover - typing only, keeps sqlglot out of start-up
+if TYPE_CHECKING:  # keeps sqlglot and the workers' modules out of start-up
     from gatecheck.extract.python_calls import CallSite
+    from gatecheck.facts import FragmentFacts
     from gatecheck.introspect import Database
-    from gatecheck.sqlfacts import FragmentFacts
+    from gatecheck.pipeline import Settings
+    from gatecheck.suppress import Suppression
 
 
 #: Rule id and kind of the finding a failed migration replay produces.
@@ -53,6 +55,8 @@ class RunResult:
     #: that no longer occur (fixed since the baseline was written).
     baselined: int = 0
     fixed: int = 0
+    #: Non-fatal notes for stderr (an unreadable cache...).
+    warnings: list[str] = field(default_factory=list)
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -104,16 +108,22 @@ class Engine:
     warn_unused_ignores: bool = False
     #: Fingerprints (with multiplicity) of accepted findings; None: no baseline.
     baseline: Counter[str] | None = None
+    #: Worker processes for source files (None: one per CPU, when it pays).
+    jobs: int | None = None
+    use_cache: bool = True
     errors: list[GatecheckError] = field(default_factory=list)
+    #: Non-fatal notes for stderr (an unreadable cache...).
+    warnings: list[str] = field(default_factory=list)
     _database: "Database | None" = None
     _database_error: DatabaseError | None = None
     _texts: dict[str, str] = field(default_factory=dict)
+    _marks: list["Suppression"] = field(default_factory=list)
     _stats: Counter[str] = field(default_factory=Counter)
     _lines: dict[str, LineIndex] = field(default_factory=dict)
 
     def run(self) -> RunResult:
         rules = self.config.rules
-        needs = set().union(*(KINDS[r.kind].NEEDS for r in rules)) if rules else set()
+        needs: set[str] = set().union(*(rule_needs(r) for r in rules))
         facts: list[FragmentFacts] = []
         calls: list[tuple[str, CallSite]] = []
         files = 0
@@ -121,9 +131,13 @@ class Engine:
             paths = self.source_paths()
             files = len(paths)
             call_names = frozenset(name.rsplit(".", 1)[-1].strip("*") or "("
-                                   for r in rules if CALLS in KINDS[r.kind].NEEDS
+                                   for r in rules if CALLS in rule_needs(r)
                                    for name in r.options.calls)
-            facts, calls = self.analyse(paths, sql=SOURCES in needs, call_names=call_names)
+            from gatecheck.pipeline import Settings
+
+            settings = Settings(self.config.dialect, sql=SOURCES in needs,
+                                call_names=call_names, keep_trees=TREES in needs)
+            facts, calls = self.analyse(paths, settings)
         findings: list[Finding] = []
         try:
             for rule in rules:
@@ -139,16 +153,14 @@ class Engine:
         return RunResult(findings=findings, errors=self.errors, files=files,
                          fragments=sum(1 for f in facts if f.is_sql), rules=len(rules),
                          specs=tuple(rules), stats=dict(sorted(self._stats.items())),
-                         baselined=baselined, fixed=fixed)
+                         baselined=baselined, fixed=fixed, warnings=self.warnings)
 
     def accept(self, findings: list[Finding]) -> tuple[list[Finding], int, int]:
         """Drop inline-suppressed and baselined findings; fingerprint and sort the rest."""
         from gatecheck import suppress
 
         findings.sort(key=Finding.sort_key)
-        marks = [m for path, text in sorted(self._texts.items())
-                 for m in suppress.suppressions(path, text)]
-        findings, unused = suppress.apply_inline(findings, marks)
+        findings, unused = suppress.apply_inline(findings, self._marks)
         if self.warn_unused_ignores:
             for mark in unused:
                 ids = ", ".join(sorted(mark.rules)) or "every rule"
@@ -165,7 +177,7 @@ class Engine:
         return kept, len(findings) - len(kept), fixed
 
     def line_text(self, path: str, line: int) -> str:
-        text = self._texts.get(path, "")
+        text = self._text(path)
         index = self._index(path)
         if line > index.line_count:
             return ""
@@ -182,34 +194,44 @@ class Engine:
             return discover(self.root, include, exclude)
         return sorted({p for p in self.only if include.matches(p) and not exclude.matches(p)})
 
-    def analyse(self, paths: list[str], *, sql: bool, call_names: frozenset[str]
+    def analyse(self, paths: list[str], settings: "Settings"
                 ) -> tuple[list["FragmentFacts"], list[tuple[str, "CallSite"]]]:
-        """Load every file once: its SQL facts and, for call rules, its call sites."""
-        from gatecheck import sources
+        """Every file's SQL facts and, for call rules, its call sites (cached)."""
+        from gatecheck.pipeline import analyse_all
 
-        out: list[FragmentFacts] = []
+        results, warning = analyse_all(self.root, paths, settings, jobs=self.jobs,
+                                       use_cache=self.use_cache)
+        if warning:
+            self.warnings.append(warning)
+        facts: list[FragmentFacts] = []
         calls: list[tuple[str, CallSite]] = []
-        analyse = None
-        for rel in paths:
+        for result in results:
+            if result.error is not None:
+                self.errors.append(result.error)
+            facts.extend(result.facts)
+            calls.extend((result.path, site) for site in result.calls)
+            self._marks.extend(result.marks)
+            if result.lines is not None:
+                self._lines[result.path] = result.lines
+        return facts, calls
+
+    def _text(self, path: str) -> str:
+        """A source file's text, read again only for files with findings."""
+        text = self._texts.get(path)
+        if text is None:
+            from gatecheck import sources
+
             try:
-                source = sources.load(self.root, rel, sql=sql, call_names=call_names)
-            except SourceError as exc:
-                self.errors.append(exc)
-                continue
-            if source.fragments or source.calls:
-                self._texts[rel] = source.text
-            calls.extend((rel, site) for site in source.calls)
-            if not source.fragments:
-                continue
-            if analyse is None:
-                from gatecheck.sqlfacts import analyse
-            out.extend(analyse(fragment, self.config.dialect) for fragment in source.fragments)
-        return out, calls
+                text = sources.decode(path, (self.root / path).read_bytes())
+            except (OSError, SourceError):
+                text = ""
+            self._texts[path] = text
+        return text
 
     def _index(self, path: str) -> LineIndex:
         index = self._lines.get(path)
         if index is None:
-            index = self._lines[path] = LineIndex(self._texts.get(path, ""))
+            index = self._lines[path] = LineIndex(self._text(path))
         return index
 
     def position(self, path: str, span: Span) -> tuple[int, int, int, int]:
@@ -268,16 +290,11 @@ class Engine:
 
         out: list[Finding] = []
 
-        def emit(message: str, *, obj: str | None = None, facts: "FragmentFacts | None" = None,
-                 span: Span | None = None, path: str | None = None,
-                 extra: dict[str, Any] | None = None) -> None:
-            if facts is None and path is None and obj is not None and \
-                    glob_match(obj, rule.ignore):
+        def emit(message: str, *, obj: str | None = None, path: str | None = None,
+                 span: Span | None = None, extra: dict[str, Any] | None = None) -> None:
+            if path is None and obj is not None and glob_match(obj, rule.ignore):
                 return
             where: dict[str, Any] = {}
-            if facts is not None:
-                path = facts.fragment.path
-                span = facts.fragment.file_span(span or Span(0, len(facts.fragment.sql)))
             if path is not None:
                 line, column, end_line, end_column = self.position(path, span or Span(0, 1))
                 where = {"path": path, "line": line, "column": column,
@@ -287,7 +304,7 @@ class Engine:
                                extra=tuple((extra or {}).items()), **where))
 
         ctx = _RuleContext(self.config.dialect, self.open_database,
-                           [f for f in facts if visible(f.fragment.path)],
+                           [f for f in facts if visible(f.path)],
                            [c for c in calls if visible(c[0])], self._stats)
         try:
             module.check(ctx, rule.options, emit)
@@ -302,5 +319,8 @@ class _SchemaUnavailable(Exception):
     """The schema could not be loaded; the error is reported once by the engine."""
 
 
-def needs_schema(config: GateConfig) -> bool:
-    return any(SCHEMA in KINDS[r.kind].NEEDS for r in config.rules)
+def rule_needs(rule: RuleSpec) -> frozenset[str]:
+    """What a rule needs prepared; a kind may refine it by its options (``needs``)."""
+    module = KINDS[rule.kind]
+    refine = getattr(module, "needs", None)
+    return frozenset(refine(rule.options) if refine is not None else module.NEEDS)

@@ -17,6 +17,10 @@ class GatecheckError(Exception):
         self.column = column
         super().__init__(self.__str__())
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Worker processes send errors back pickled: keep the location fields.
+        return (_rebuild, (type(self), self.message, dict(self.__dict__)))
+
     def __str__(self) -> str:
         where = ""
         if self.path is not None:
@@ -49,3 +53,10 @@ class SourceError(GatecheckError):
 
 class DatabaseError(GatecheckError):
     """The database cannot be opened or introspected."""
+
+
+def _rebuild(cls: type[GatecheckError], message: str, state: dict[str, object]) -> GatecheckError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error

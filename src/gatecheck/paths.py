@@ -11,6 +11,7 @@ knows; elsewhere the tree is walked and ``.gitignore`` files are applied.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from functools import lru_cache
 from pathlib import Path
@@ -29,13 +30,32 @@ class PathMatcher:
 
     def __init__(self, patterns: Iterable[str]) -> None:
         self.patterns = tuple(patterns)
-        self._spec = _compile(self.patterns) if self.patterns else None
+        # "**/*.py" and "*.sql" (the defaults) are suffix tests: no need to
+        # import and compile pathspec for them.
+        suffixes = [_suffix(p) for p in self.patterns]
+        if all(suffixes):
+            self._suffixes: tuple[str, ...] | None = tuple(s for s in suffixes if s)
+            self._spec = None
+        else:
+            self._suffixes = None
+            self._spec = _compile(self.patterns) if self.patterns else None
 
     def __bool__(self) -> bool:
         return bool(self.patterns)
 
     def matches(self, rel_path: str) -> bool:
+        if self._suffixes is not None:
+            return rel_path.endswith(self._suffixes)
         return self._spec is not None and self._spec.match_file(rel_path)
+
+
+_SUFFIX_GLOB = re.compile(r"^(?:\*\*/)?\*(\.[A-Za-z0-9_]+)$")
+
+
+def _suffix(pattern: str) -> str | None:
+    """``.py`` for ``**/*.py`` or ``*.py`` (which gitignore matches at any depth)."""
+    match = _SUFFIX_GLOB.match(pattern)
+    return match.group(1) if match else None
 
 
 @lru_cache(maxsize=256)

@@ -13,15 +13,23 @@ Line breaks are ``\\n``, ``\\r\\n`` and a lone ``\\r``, as Python's
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple, Sequence
+
+if TYPE_CHECKING:
+    from array import array
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
-@dataclass(frozen=True, order=True)
-class Span:
-    """A 0-based, half-open range ``[start, end)`` of character offsets."""
+class Span(NamedTuple):
+    """A 0-based, half-open range ``[start, end)`` of character offsets.
+
+    A named tuple rather than a dataclass: millions are pickled into the
+    cache and back, and tuples do that several times faster.
+    """
 
     start: int
     end: int
@@ -42,9 +50,31 @@ class LineIndex:
 
     __slots__ = ("_starts", "_length")
 
+    @classmethod
+    def from_starts(cls, starts: "Sequence[int]", length: int) -> "LineIndex":
+        """Rebuild from `starts` (cached with a file's facts) without the text."""
+        index = cls.__new__(cls)
+        index._starts = starts
+        index._length = length
+        return index
+
+    @property
+    def starts(self) -> "array[int]":
+        """The line starts, compact, for caching."""
+        from array import array
+
+        return array("L", self._starts)
+
     def __init__(self, text: str) -> None:
-        self._starts = [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
+        if "\r" in text:
+            self._starts = [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
+        else:  # the common case, several times faster than the regex
+            self._starts = [0, *itertools.accumulate(len(line) + 1
+                                                     for line in text.split("\n")[:-1])]
         self._length = len(text)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (LineIndex.from_starts, (self.starts, self._length))
 
     def line_col(self, offset: int) -> tuple[int, int]:
         """1-based line and column of the character at ``offset``."""

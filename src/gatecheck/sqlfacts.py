@@ -18,10 +18,8 @@ parse, so runs served from the cache never pay for it.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
-from dataclasses import dataclass, field
 
 import sqlglot
 from sqlglot import exp
@@ -30,6 +28,7 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
 from gatecheck.extract import Fragment
+from gatecheck.facts import FragmentFacts, ParseProblem, Statement, TableRef
 from gatecheck.positions import LineIndex, Span
 
 # sqlglot logs a warning for every statement it falls back to a Command on.
@@ -50,63 +49,32 @@ _LOOKS_LIKE_SQL = re.compile(
 _DEFAULT_SCHEMAS = {"sqlite": {"main"}, "postgres": {"public"}}
 
 
-@dataclass(frozen=True)
-class TableRef:
-    """A table (or view) named where SQL reads or writes a relation."""
+def analyse(fragment: Fragment, dialect: str = "sqlite", *,
+            keep_trees: bool = True) -> FragmentFacts:
+    """Parse ``fragment``; spans in the result are in the file's coordinates.
 
-    name: str  # as written, quotes removed
-    schema: str | None
-    quoted: bool
-    span: Span  # of the name token itself (quotes included), in fragment.sql
-    dynamic: bool = False  # the name contains an f-string/format placeholder
-    #: "use" (read or written), "define" (the name a CREATE or RENAME TO
-    #: introduces) or "drop-if-exists" (fine when absent).
-    role: str = "use"
-
-
-@dataclass
-class Statement:
-    kind: str  # "select", "insert", "create-table", "pragma-table-info", ...
-    span: Span
-    tree: exp.Expression | None = None
-    #: The statement's first token (its leading keyword), for pinpoint reports.
-    first_token: Span | None = None
-
-
-@dataclass
-class ParseProblem:
-    message: str
-    span: Span
+    ``keep_trees``: keep each statement's sqlglot tree (and the fragment, to
+    map tree positions) for rules that walk trees; the cache and worker
+    processes drop them.
+    """
+    facts = FragmentFacts(fragment.path, is_sql=False, fragment=fragment)
+    _analyse(fragment, dialect, facts)
+    facts.is_sql = (fragment.sink or bool(facts.statements and not facts.errors)
+                    or bool(_LOOKS_LIKE_SQL.match(fragment.sql)))
+    to_file = fragment.file_span
+    facts.tables = [t._replace(span=to_file(t.span)) for t in facts.tables]
+    facts.errors = [ParseProblem(e.message, to_file(e.span)) for e in facts.errors]
+    for statement in facts.statements:
+        statement.span = to_file(statement.span)
+        statement.first_token = to_file(statement.first_token)
+        if not keep_trees:
+            statement.tree = None
+    if not keep_trees:
+        facts.fragment = None
+    return facts
 
 
-@dataclass
-class FragmentFacts:
-    fragment: Fragment
-    statements: list[Statement] = field(default_factory=list)
-    tables: list[TableRef] = field(default_factory=list)
-    errors: list[ParseProblem] = field(default_factory=list)
-
-    @property
-    def is_sql(self) -> bool:
-        """Whether this candidate is SQL at all.
-
-        A ``.sql`` file or a string passed to ``execute`` is SQL by position;
-        a bare string literal is SQL when it parses into at least one
-        statement, or when it fails to parse but reads like a statement.
-        """
-        if self.fragment.sink:
-            return True
-        if self.statements and not self.errors:
-            return True
-        return self.looks_like_sql
-
-    @property
-    def looks_like_sql(self) -> bool:
-        return bool(_LOOKS_LIKE_SQL.match(self.fragment.sql))
-
-
-def analyse(fragment: Fragment, dialect: str = "sqlite") -> FragmentFacts:
-    facts = FragmentFacts(fragment)
+def _analyse(fragment: Fragment, dialect: str, facts: FragmentFacts) -> None:
     d = Dialect.get_or_raise(dialect)
     sql = fragment.sql
     try:
@@ -114,17 +82,16 @@ def analyse(fragment: Fragment, dialect: str = "sqlite") -> FragmentFacts:
     except TokenError as exc:
         facts.errors.append(ParseProblem(f"cannot tokenize SQL: {_first_line(exc)}",
                                          Span(0, max(1, len(sql)))))
-        return facts
+        return
     except RecursionError:
         facts.errors.append(ParseProblem("SQL nested too deeply to parse", Span(0, len(sql))))
-        return facts
+        return
     if _starts_with_replace(tokens):
         sql = _replace_as_insert(sql, tokens)
         tokens = d.tokenize(sql)
     placeholders = fragment.placeholders
     for chunk in _split_statements(tokens):
         _parse_statement(d, sql, chunk, facts, placeholders)
-    return facts
 
 
 # ---------------------------------------------------------------- statements
@@ -198,8 +165,8 @@ def _parse_statement(d: Dialect, sql: str, chunk: list[Token], facts: FragmentFa
     for tree in trees:
         if tree is None:
             continue
-        facts.statements.append(Statement(statement_kind(tree, chunk), span, tree,
-                                          Span(chunk[0].start, chunk[0].end + 1)))
+        facts.statements.append(Statement(statement_kind(tree, chunk), span,
+                                          Span(chunk[0].start, chunk[0].end + 1), tree))
         if isinstance(tree, exp.Command):
             facts.tables.extend(_token_tables(chunk, placeholders))
         else:
@@ -210,7 +177,7 @@ def _parse_trigger(d: Dialect, sql: str, chunk: list[Token], facts: FragmentFact
                    placeholders: tuple[Span, ...]) -> None:
     """``CREATE TRIGGER name ... ON table [...] BEGIN stmt; ... END``."""
     span = Span(chunk[0].start, chunk[-1].end + 1)
-    facts.statements.append(Statement("create-trigger", span, None,
+    facts.statements.append(Statement("create-trigger", span,
                                       Span(chunk[0].start, chunk[0].end + 1)))
     texts = [t.text.upper() for t in chunk]
     try:
@@ -282,7 +249,7 @@ def _first_line(exc: Exception) -> str:
 
 def _with_dynamic(ref: TableRef, placeholders: tuple[Span, ...]) -> TableRef:
     if any(p.start < ref.span.end and ref.span.start < p.end for p in placeholders):
-        return dataclasses.replace(ref, dynamic=True)
+        return ref._replace(dynamic=True)
     return ref
 
 

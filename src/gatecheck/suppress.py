@@ -17,9 +17,9 @@ import hashlib
 import json
 import re
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, NamedTuple
 
 from gatecheck.errors import ConfigError
 from gatecheck.findings import Finding
@@ -28,8 +28,7 @@ _MARKER = re.compile(r"(?:#|--)\s*gatecheck:\s*ignore\b(?:\[([^\]]*)\])?", re.IG
 BASELINE_VERSION = 1
 
 
-@dataclass(frozen=True)
-class Suppression:
+class Suppression(NamedTuple):
     path: str
     line: int
     column: int

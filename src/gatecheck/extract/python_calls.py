@@ -11,14 +11,12 @@ was imported from ``sqlite3``.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from gatecheck.positions import LineIndex, Span
 
 
-@dataclass(frozen=True)
-class CallSite:
+class CallSite(NamedTuple):
     name: str  # fully resolved dotted name, e.g. "sqlite3.connect"
     span: Span  # of the called expression (``s.connect``), in the file's text
 

@@ -1,7 +1,8 @@
 """Rule kinds: one module per kind, registered in `gatecheck.kinds.registry`.
 
 A kind module defines ``KIND`` (its name in YAML), ``NEEDS`` (what the engine
-must prepare: source fragments, the schema, a data connection), a frozen
+must prepare: source fragments, call sites, parse trees, the schema, a data
+connection; an optional ``needs(options)`` refines it per rule), a frozen
 ``Options`` dataclass (its YAML options, validated by the config loader) and
 ``check(ctx, options, emit)``.  Its docstring is its documentation, printed
 by ``gatecheck explain KIND``: What it does / Why it matters / Example / Fix /
@@ -20,10 +21,11 @@ if TYPE_CHECKING:
     from gatecheck.introspect import Database
     from gatecheck.model import Schema
     from gatecheck.positions import Span
-    from gatecheck.sqlfacts import FragmentFacts
+    from gatecheck.facts import FragmentFacts
 
 SOURCES = "sources"  # SQL fragments of the source files
 CALLS = "calls"  # Python call sites, resolved through imports
+TREES = "trees"  # sqlglot trees of the fragments (not cached; parsed in-process)
 SCHEMA = "schema"
 DATA = "data"
 
@@ -31,14 +33,14 @@ DATA = "data"
 class Emit(Protocol):
     """Report one problem.
 
-    A source finding gives ``facts`` and a ``span`` in the fragment's SQL, or
-    ``path`` and a ``span`` in that file's text; a schema finding gives
-    neither and names the schema object in ``obj``.
+    A source finding gives the file's ``path`` and a ``span`` in that file's
+    text (fact spans already are; a span inside a tree goes through
+    `FragmentFacts.file_span`); a schema finding gives neither and names the
+    schema object in ``obj``.  ``extra`` adds JSON fields (``count``...).
     """
 
-    def __call__(self, message: str, *, obj: str | None = None,
-                 facts: "FragmentFacts | None" = None, span: "Span | None" = None,
-                 path: str | None = None, extra: dict[str, Any] | None = None) -> None: ...
+    def __call__(self, message: str, *, obj: str | None = None, path: str | None = None,
+                 span: "Span | None" = None, extra: dict[str, Any] | None = None) -> None: ...
 
 
 class Context(Protocol):

@@ -63,11 +63,11 @@ class Options:
 def check(ctx: Context, options: Options, emit: Emit) -> None:
     allow = PathMatcher(options.allow)
     for facts in ctx.sources:
-        if not facts.is_sql or allow.matches(facts.fragment.path):
+        if not facts.is_sql or allow.matches(facts.path):
             continue
         for statement in facts.statements:
             if glob_match(statement.kind, options.statements):
                 # Point at the statement's first keyword, not its whole text.
-                first = statement.first_token or statement.span
                 emit(f"{statement.kind.replace('-', ' ').upper()} statement outside the "
-                     "allowed paths", obj=statement.kind, facts=facts, span=first)
+                     "allowed paths", obj=statement.kind, path=facts.path,
+                     span=statement.first_token)

@@ -76,5 +76,5 @@ def check(ctx: Context, options: Options, emit: Emit) -> None:
             if "." in qualified and ref.schema is not None and \
                     ref.schema.casefold() != qualified.rsplit(".", 1)[0].casefold():
                 continue
-            emit(f"references forbidden table {ref.name}", obj=ref.name, facts=facts,
+            emit(f"references forbidden table {ref.name}", obj=ref.name, path=facts.path,
                  span=ref.span)

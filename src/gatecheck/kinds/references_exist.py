@@ -43,7 +43,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator
 
-from gatecheck.kinds import SCHEMA, SOURCES, Context, Emit
+from gatecheck.kinds import SCHEMA, SOURCES, TREES, Context, Emit
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -61,6 +61,11 @@ class Options:
     columns: bool = False
 
 
+def needs(options: Options) -> frozenset[str]:
+    """Columns are resolved on parse trees, which only an uncached parse keeps."""
+    return NEEDS | {TREES} if options.columns else NEEDS
+
+
 def check(ctx: Context, options: Options, emit: Emit) -> None:
     from gatecheck.sqlfacts import default_schemas
 
@@ -71,7 +76,7 @@ def check(ctx: Context, options: Options, emit: Emit) -> None:
     for facts in ctx.sources:
         if not facts.is_sql:
             continue
-        known = defined[facts.fragment.path]
+        known = defined[facts.path]
         for ref in facts.tables:
             if ref.role != "use":
                 continue
@@ -81,7 +86,7 @@ def check(ctx: Context, options: Options, emit: Emit) -> None:
             name = ref.name.casefold()
             if name not in relations and name not in known:
                 emit(f"table {ref.name} does not exist in the database", obj=ref.name,
-                     facts=facts, span=ref.span)
+                     path=facts.path, span=ref.span)
         if options.columns:
             for statement in facts.statements:
                 if statement.tree is not None:
@@ -93,7 +98,7 @@ def _defined_per_file(sources: list["FragmentFacts"]) -> dict[str, set[str]]:
     for facts in sources:
         for ref in facts.tables:
             if ref.role == "define":
-                out[facts.fragment.path].add(ref.name.casefold())
+                out[facts.path].add(ref.name.casefold())
     return out
 
 
@@ -127,11 +132,12 @@ def _check_columns(ctx: Context, schema: "Schema", known: set[str], facts: "Frag
         from gatecheck.positions import Span
 
         span = Span(meta["start"], meta["end"] + 1)
+        assert facts.fragment is not None  # kept with the trees
         if any(p.start < span.end and span.start < p.end for p in facts.fragment.placeholders):
             ctx.count("unresolved columns")
             return
         emit(f"column {column.name} does not exist in table {table_name}",
-             obj=f"{table_name}.{column.name}", facts=facts, span=span)
+             obj=f"{table_name}.{column.name}", path=facts.path, span=facts.file_span(span))
 
     # INSERT INTO t (cols) and UPDATE t SET col = ...: the target's columns.
     if isinstance(tree, exp.Insert) and isinstance(tree.this, exp.Schema):
@@ -180,8 +186,8 @@ def _check_columns(ctx: Context, schema: "Schema", known: set[str], facts: "Frag
                         ctx.count("unresolved columns")
                     elif name not in outputs:
                         emit(f"column {column.name} is not an output of {column.table}",
-                             obj=f"{column.table}.{column.name}", facts=facts,
-                             span=_span(column))
+                             obj=f"{column.table}.{column.name}", path=facts.path,
+                             span=facts.file_span(_span(column)))
                 else:
                     ctx.count("unresolved columns")
                 continue

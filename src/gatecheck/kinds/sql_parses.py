@@ -52,4 +52,4 @@ def check(ctx: Context, options: Options, emit: Emit) -> None:
             continue
         for problem in facts.errors:
             emit(f"SQL does not parse ({ctx.dialect}): {problem.message}",
-                 facts=facts, span=problem.span)
+                 path=facts.path, span=problem.span)

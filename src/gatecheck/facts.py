@@ -1,0 +1,69 @@
+"""What gatecheck keeps of a parsed SQL fragment: small, picklable, sqlglot-free.
+
+Named tuples and plain (slot-less) dataclasses on purpose: they unpickle
+several times faster than frozen or slotted dataclasses, and a warm run is
+mostly unpickling.
+
+`gatecheck.sqlfacts` produces these (it imports sqlglot); the cache stores
+them and worker processes send them back, so a warm run reads them without
+importing sqlglot at all.  Every span here is in the *file's* coordinates
+(0-based, half-open character offsets into the decoded text).  Parse trees
+are kept only for rules that need them, in the process that parsed them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from gatecheck.extract import Fragment
+from gatecheck.positions import Span
+
+
+class TableRef(NamedTuple):
+    """A table (or view) named where SQL reads or writes a relation."""
+
+    name: str  # as written, quotes removed
+    schema: str | None
+    quoted: bool
+    span: Span  # the name token itself, quotes included
+    dynamic: bool = False  # the name comes from an f-string/format placeholder
+    #: "use" (read or written), "define" (the name a CREATE or RENAME TO
+    #: introduces) or "drop-if-exists" (fine when absent).
+    role: str = "use"
+
+
+@dataclass
+class Statement:
+    kind: str  # "select", "insert", "create-table", "pragma-table-info", ...
+    span: Span
+    #: The statement's first token (its leading keyword), for pinpoint reports.
+    first_token: Span
+    #: The sqlglot tree, kept only when a rule needs it (never cached).
+    tree: Any = None
+
+
+class ParseProblem(NamedTuple):
+    message: str
+    span: Span
+
+
+@dataclass
+class FragmentFacts:
+    path: str
+    #: Whether the candidate is SQL at all: a ``.sql`` file or a string passed
+    #: to ``execute`` is SQL by position; a bare string literal is SQL when it
+    #: parses, or when it fails to parse but reads like a statement.
+    is_sql: bool
+    statements: list[Statement] = field(default_factory=list)
+    tables: list[TableRef] = field(default_factory=list)
+    errors: list[ParseProblem] = field(default_factory=list)
+    #: The source fragment, kept with the trees so that positions inside a
+    #: tree (which are in the fragment's SQL) can be mapped to the file.
+    fragment: Fragment | None = None
+
+    def file_span(self, sql_span: Span) -> Span:
+        """Map a span in the fragment's SQL (from a tree) to the file."""
+        if self.fragment is None:
+            raise ValueError("fragment not kept: analyse with keep_trees=True")
+        return self.fragment.file_span(sql_span)

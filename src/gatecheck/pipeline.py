@@ -1,0 +1,246 @@
+"""Turn source files into `FileResult`s: cached, and in parallel when it pays.
+
+Per file, the work is read → decode → extract fragments → parse each once
+with sqlglot → keep the facts (`gatecheck.facts`).  Facts do not depend on
+the rules, only on the file's content, the dialect and what is extracted,
+so they are cached per file in ``.gatecheck_cache/`` (keyed by file path,
+mtime and size; the cache file name carries gatecheck's version, the
+dialect and the extraction settings).  Rules are applied fresh on every run,
+so changing a rule can never serve a stale finding.
+
+Files missing from the cache are processed in worker processes
+(``--jobs``, default: the number of CPUs) when there are enough of them to
+pay for starting the workers; otherwise in this process.  A warm run reads
+one cache file and never imports sqlglot.
+
+The cache is a pickle, and unpickling runs code, so a cache file that came
+with the repository (a hostile pull request could commit one) must never be
+loaded: each file carries an HMAC made with a per-user secret key kept
+outside the repository (``$XDG_CACHE_HOME/gatecheck/key``), and a file whose
+MAC does not verify is ignored like any other corrupt cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import pickle
+import secrets
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gatecheck import __version__
+from gatecheck.errors import SourceError
+from gatecheck.positions import LineIndex
+
+if TYPE_CHECKING:
+    from gatecheck.extract.python_calls import CallSite
+    from gatecheck.facts import FragmentFacts
+    from gatecheck.suppress import Suppression
+
+CACHE_DIR = ".gatecheck_cache"
+_MAGIC = b"GCC1"
+#: Below this many files to process, worker start-up costs more than it saves.
+MIN_FILES_PER_JOB = 64
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything besides a file's content that its facts depend on."""
+
+    dialect: str
+    sql: bool
+    call_names: frozenset[str]
+    keep_trees: bool = False
+
+    def key(self) -> str:
+        text = "\0".join([__version__, self.dialect, str(self.sql), *sorted(self.call_names)])
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass
+class FileResult:
+    path: str
+    facts: list["FragmentFacts"] = field(default_factory=list)
+    calls: list["CallSite"] = field(default_factory=list)
+    marks: list["Suppression"] = field(default_factory=list)
+    error: SourceError | None = None
+    #: Line starts and length of the file's text (files with facts or calls),
+    #: so that a warm run maps spans to lines without reading the file.
+    lines: "LineIndex | None" = None
+
+
+def analyse_file(root: str, rel: str, settings: Settings) -> FileResult:
+    """All of one file's facts (runs in a worker process, or in this one)."""
+    from gatecheck import sources, suppress
+
+    try:
+        source = sources.load(Path(root), rel, sql=settings.sql,
+                              call_names=settings.call_names)
+    except SourceError as exc:
+        return FileResult(rel, error=exc)
+    result = FileResult(rel, calls=source.calls)
+    if source.fragments:
+        from gatecheck.sqlfacts import analyse
+
+        # Candidates that turned out not to be SQL (prose starting with
+        # "Select ...") concern no rule: drop them before they are cached.
+        result.facts = [facts for facts in
+                        (analyse(f, settings.dialect, keep_trees=settings.keep_trees)
+                         for f in source.fragments) if facts.is_sql]
+    if result.facts or result.calls:
+        result.marks = suppress.suppressions(rel, source.text)
+        result.lines = LineIndex(source.text)
+    return result
+
+
+def _analyse_chunk(args: tuple[str, list[str], Settings]) -> list[FileResult]:
+    root, rels, settings = args
+    return [analyse_file(root, rel, settings) for rel in rels]
+
+
+class FileCache:
+    """Per-file results keyed by (path, mtime, size), in one pickle per settings key."""
+
+    def __init__(self, root: Path, settings: Settings, *, enabled: bool) -> None:
+        self.enabled = enabled and not settings.keep_trees
+        self.file = root / CACHE_DIR / f"files-{settings.key()}.pickle"
+        self.entries: dict[str, tuple[int, int, FileResult]] = {}
+        self.dirty = False
+        self.warning: str | None = None
+        if self.enabled:
+            self._load()
+
+    def _load(self) -> None:
+        try:
+            with open(self.file, "rb") as fh:
+                blob = fh.read()
+            key = _secret_key()
+            if key is None:
+                self.enabled = False
+                return
+            mac, payload = blob[len(_MAGIC):len(_MAGIC) + 32], blob[len(_MAGIC) + 32:]
+            if not blob.startswith(_MAGIC) or not hmac.compare_digest(
+                    mac, hmac.new(key, payload, hashlib.sha256).digest()):
+                raise ValueError("not written by this user's gatecheck")
+            data = pickle.loads(payload)
+            if not isinstance(data, dict):
+                raise ValueError("not a cache mapping")
+            self.entries = data
+        except FileNotFoundError:
+            pass
+        except Exception as exc:  # any corruption: start over, never crash
+            self.warning = (f"ignoring unreadable cache {self.file.name} "
+                            f"({type(exc).__name__}); it will be rebuilt")
+            self.entries = {}
+
+    def get(self, rel: str, stat: os.stat_result | None) -> FileResult | None:
+        if not self.enabled or stat is None:
+            return None
+        entry = self.entries.get(rel)
+        if entry is None or entry[0] != stat.st_mtime_ns or entry[1] != stat.st_size \
+                or not isinstance(entry[2], FileResult):
+            return None
+        return entry[2]
+
+    def put(self, rel: str, stat: os.stat_result | None, result: FileResult) -> None:
+        if self.enabled and stat is not None and result.error is None:
+            self.entries[rel] = (stat.st_mtime_ns, stat.st_size, result)
+            self.dirty = True
+
+    def save(self, keep: set[str]) -> None:
+        """Write atomically (temp file + rename): concurrent runs never see half a file."""
+        stale = set(self.entries) - keep
+        if not self.enabled or not (self.dirty or stale):
+            return
+        for rel in stale:
+            del self.entries[rel]
+        directory = self.file.parent
+        try:
+            directory.mkdir(exist_ok=True)
+            ignore = directory / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text("# created by gatecheck\n*\n")
+            key = _secret_key()
+            if key is None:
+                return
+            payload = pickle.dumps(self.entries, protocol=pickle.HIGHEST_PROTOCOL)
+            mac = hmac.new(key, payload, hashlib.sha256).digest()
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".pickle")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(_MAGIC + mac + payload)
+            os.replace(tmp, self.file)
+        except OSError as exc:
+            # A read-only checkout still gets its findings, just no cache.
+            self.warning = f"cannot write cache in {directory}: {exc.strerror or exc}"
+
+
+def _secret_key() -> bytes | None:
+    """This user's cache-signing key, created on first use; None if it cannot be."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = Path(base) / "gatecheck" / "key"
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(secrets.token_bytes(32))
+    except FileExistsError:
+        pass  # another run created it first
+    except OSError:
+        return None
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def analyse_all(root: Path, paths: list[str], settings: Settings, *, jobs: int | None,
+                use_cache: bool) -> tuple[list[FileResult], str | None]:
+    """(results in path order, a cache warning or None)."""
+    cache = FileCache(root, settings, enabled=use_cache)
+    results: dict[str, FileResult] = {}
+    todo: list[tuple[str, os.stat_result | None]] = []
+    base = str(root) + os.sep
+    for rel in paths:
+        try:
+            stat: os.stat_result | None = os.stat(base + rel)
+        except OSError:
+            stat = None  # analyse_file reports the precise problem
+        hit = cache.get(rel, stat)
+        if hit is not None:
+            results[rel] = hit
+        else:
+            todo.append((rel, stat))
+    for result in _run(root, [rel for rel, _ in todo], settings, jobs):
+        results[result.path] = result
+    for rel, stat in todo:
+        cache.put(rel, stat, results[rel])
+    cache.save(set(paths))
+    return [results[rel] for rel in paths], cache.warning
+
+
+def _run(root: Path, rels: list[str], settings: Settings, jobs: int | None) -> list[FileResult]:
+    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    workers = max(1, min(workers, len(rels) // MIN_FILES_PER_JOB))
+    if workers == 1 or settings.keep_trees:
+        # Trees stay in this process: they are costly to pickle.
+        return [analyse_file(str(root), rel, settings) for rel in rels]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # Interleave files across chunks so every worker gets a fair mix of big
+    # and small files, and keep chunks small enough to balance the load.
+    n_chunks = workers * 8
+    chunks = [(str(root), rels[i::n_chunks], settings) for i in range(n_chunks) if rels[i::n_chunks]]
+    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        return [r for chunk in pool.map(_analyse_chunk, chunks) for r in chunk]
