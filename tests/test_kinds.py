@@ -33,7 +33,7 @@ def test_case(case: Path, tmp_path: Path) -> None:
     expected = json.loads(expected_file.read_text(encoding="utf-8"))
     assert findings == expected
     assert run.exit_code == (1 if expected else 0)
-    if case.name == "silent":
+    if case.name.startswith("silent"):
         assert expected == [], "a silent case must not fire"
     else:
         assert expected, "a firing case must fire"

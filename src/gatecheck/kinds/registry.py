@@ -5,12 +5,22 @@ from __future__ import annotations
 from types import ModuleType
 
 from gatecheck.kinds import (
+    dependents_resolve,
     forbid_calls,
     forbid_statements,
     forbid_table_references,
     forbid_tables,
+    foreign_keys_resolve,
+    legacy_retention,
     name_conflicts,
+    no_orphans,
+    query,
     references_exist,
+    require_columns,
+    require_tables,
+    row_exists,
+    rows_preserved,
+    schema_version,
     sql_parses,
     unique_family,
 )
@@ -24,6 +34,16 @@ _MODULES: tuple[ModuleType, ...] = (
     references_exist,
     forbid_statements,
     forbid_calls,
+    require_tables,
+    require_columns,
+    foreign_keys_resolve,
+    dependents_resolve,
+    rows_preserved,
+    no_orphans,
+    row_exists,
+    schema_version,
+    legacy_retention,
+    query,
 )
 
 

@@ -17,3 +17,6 @@ CREATE TABLE order_lines (line_id INTEGER PRIMARY KEY, order_no INTEGER, shop TE
 CREATE TABLE log_refs (log_line TEXT REFERENCES log);
 -- excepted by the rule
 CREATE TABLE scratch_refs (x TEXT REFERENCES nowhere(x));
+-- a view is no target for a foreign key
+CREATE VIEW live_sessions AS SELECT session_id FROM chat_sessions;
+CREATE TABLE bookmarks (session_id TEXT REFERENCES live_sessions(session_id));
