@@ -7,6 +7,8 @@ import os
 import threading
 from pathlib import Path
 
+import pytest
+
 from conftest import gatecheck, write_tree
 
 RULES = """\
@@ -143,3 +145,33 @@ def test_a_cache_file_from_elsewhere_is_never_unpickled(tmp_path: Path) -> None:
     run = gatecheck("run", cwd=tmp_path)
     assert not marker.exists(), "an unsigned cache file was unpickled"
     assert run.exit_code == 1 and "ignoring unreadable cache" in run.stderr
+
+
+def test_schema_cache_follows_schema_changes(tmp_path: Path,
+                                             monkeypatch: "pytest.MonkeyPatch") -> None:
+    import sqlite3
+
+    from conftest import build_db
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    write_tree(tmp_path, {"rules.yaml": "version: 1\ndatabase: sqlite:///app.db\nrules:\n"
+                          "  - {id: no-webui, kind: forbid-tables, pattern: 'webui_*'}\n"})
+    build_db(tmp_path / "app.db", "CREATE TABLE users (id INTEGER);")
+    assert findings(tmp_path) == []
+    assert list((tmp_path / "xdg" / "gatecheck" / "schemas").glob("*.pickle"))
+    assert findings(tmp_path) == []  # served from the cache
+    conn = sqlite3.connect(tmp_path / "app.db")
+    conn.execute("CREATE TABLE webui_chats (id INTEGER)")
+    conn.commit()
+    conn.close()
+    run = gatecheck("run", "--format", "json", cwd=tmp_path)
+    assert [f["object"] for f in run.json["findings"]] == ["webui_chats"]
+    # WAL mode: the change sits in the -wal file until a checkpoint.
+    conn = sqlite3.connect(tmp_path / "app.db")
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    conn.execute("CREATE TABLE webui_files (id INTEGER)")
+    conn.commit()
+    run = gatecheck("run", "--format", "json", cwd=tmp_path)
+    conn.close()
+    assert [f["object"] for f in run.json["findings"]] == ["webui_chats", "webui_files"]

@@ -310,6 +310,10 @@ class Engine:
             module.check(ctx, rule.options, emit)
         except _SchemaUnavailable:
             pass  # reported once, as a run error
+        except DatabaseError as exc:
+            # The database failed underneath a rule (not a finding): once is enough.
+            if self._database_error is None:
+                self._database_error = exc
         except GatecheckError as exc:
             self.errors.append(exc)
         return out

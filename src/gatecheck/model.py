@@ -3,15 +3,18 @@
 Names keep the case the database reports; lookups go through `Schema.table`
 which folds case, since SQLite and unquoted PostgreSQL identifiers compare
 case-insensitively.
+
+The parts are named tuples: a schema of 20,000 tables is cached between runs,
+and tuples unpickle several times faster than dataclasses.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Column:
+class Column(NamedTuple):
     name: str
     type: str = ""
     not_null: bool = False
@@ -19,8 +22,7 @@ class Column:
     primary_key: int = 0  # 1-based position in the primary key, 0 if not part of it
 
 
-@dataclass(frozen=True)
-class ForeignKey:
+class ForeignKey(NamedTuple):
     columns: tuple[str, ...]
     ref_table: str
     ref_columns: tuple[str, ...]  # empty: the referenced table's primary key
@@ -28,16 +30,14 @@ class ForeignKey:
     on_update: str = ""
 
 
-@dataclass(frozen=True)
-class Index:
+class Index(NamedTuple):
     name: str
     columns: tuple[str, ...]
     unique: bool = False
     origin: str = "c"  # SQLite: c = CREATE INDEX, u = UNIQUE constraint, pk = primary key
 
 
-@dataclass(frozen=True)
-class Table:
+class Table(NamedTuple):
     name: str
     columns: tuple[Column, ...] = ()
     foreign_keys: tuple[ForeignKey, ...] = ()
@@ -54,15 +54,13 @@ class Table:
         return next((c for c in self.columns if c.name.casefold() == folded), None)
 
 
-@dataclass(frozen=True)
-class View:
+class View(NamedTuple):
     name: str
     sql: str | None = None
     columns: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Trigger:
+class Trigger(NamedTuple):
     name: str
     table: str
     sql: str | None = None

@@ -129,14 +129,18 @@ def _split_statements(tokens: list[Token]) -> list[list[Token]]:
     chunks: list[list[Token]] = []
     current: list[Token] = []
     depth = 0
+    trigger = False  # decided once the statement's first tokens are known
     for tok in tokens:
         if tok.token_type == TokenType.SEMICOLON and depth == 0:
             if current:
                 chunks.append(current)
             current = []
+            trigger = False
             continue
         current.append(tok)
-        if _is_trigger(current):
+        if len(current) <= 4 and not trigger:
+            trigger = _is_trigger(current)
+        if trigger:
             upper = tok.text.upper()
             if upper in ("BEGIN", "CASE"):
                 depth += 1

@@ -10,6 +10,8 @@ which keeps 20,000 tables in seconds.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import sqlite3
 import time
 from collections import defaultdict
@@ -49,13 +51,17 @@ ORDER BY m.name, il.name, ii.seqno
 """
 
 
-def connect_readonly(path: Path) -> sqlite3.Connection:
-    """A read-only connection to an existing SQLite file."""
+def _check_file(path: Path) -> None:
     if not path.exists():
         raise DatabaseError(f"database file not found: {path} (gatecheck never creates it; "
                             "check the path in 'database:' or --db)")
     if not path.is_file():
         raise DatabaseError(f"database path is not a file: {path}")
+
+
+def connect_readonly(path: Path) -> sqlite3.Connection:
+    """A read-only connection to an existing SQLite file."""
+    _check_file(path)
     uri = f"file:{quote(str(path.resolve()))}?mode=ro"
     try:
         conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
@@ -68,26 +74,49 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
 
 
 class SQLiteDatabase:
-    """A read-only SQLite connection: schema introspection and bounded queries."""
+    """A read-only SQLite database: schema introspection and bounded queries.
+
+    A file database connects lazily, and its schema is cached (see
+    `_SchemaCache`): a pre-commit run whose rules only need the schema reads
+    it from the cache without opening the database at all.
+    """
 
     dialect = "sqlite"
 
-    def __init__(self, conn: sqlite3.Connection, *, source: str) -> None:
-        self.conn = conn
+    def __init__(self, conn: sqlite3.Connection | None, *, source: str,
+                 path: Path | None = None) -> None:
+        self._conn = conn
+        self.path = path
         self.source = source
         self.problems: list[ReplayProblem] = []
         self._schema: Schema | None = None
 
     @classmethod
     def open_file(cls, path: Path, *, source: str) -> "SQLiteDatabase":
-        return cls(connect_readonly(path), source=source)
+        _check_file(path)
+        return cls(None, source=source, path=path)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            assert self.path is not None
+            self._conn = connect_readonly(self.path)
+        return self._conn
 
     def schema(self) -> Schema:
-        if self._schema is None:
-            try:
-                self._schema = schema_from_connection(self.conn, source=self.source)
-            except sqlite3.DatabaseError as exc:
-                raise DatabaseError(f"cannot read the schema of {self.source}: {exc}") from None
+        if self._schema is not None:
+            return self._schema
+        cache = _SchemaCache(self.path) if self.path is not None else None
+        if cache is not None:
+            self._schema = cache.load()
+            if self._schema is not None:
+                return self._schema
+        try:
+            self._schema = schema_from_connection(self.conn, source=self.source)
+        except sqlite3.DatabaseError as exc:
+            raise DatabaseError(f"cannot read the schema of {self.source}: {exc}") from None
+        if cache is not None:
+            cache.store(self._schema)
         return self._schema
 
     def query(self, sql: str, params: Sequence[Any] = (), *, timeout_s: float = 10.0,
@@ -119,7 +148,9 @@ class SQLiteDatabase:
         return '"' + name.replace('"', '""') + '"'
 
     def close(self) -> None:
-        self.conn.close()
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 def read_schema(path: Path, *, source: str = "") -> Schema:
@@ -211,3 +242,57 @@ def _indexes(rows: Any) -> dict[str, list[Index]]:
         out[table].append(Index(name=name, columns=tuple(p[5] or "" for p in parts),
                                 unique=bool(parts[0][2]), origin=parts[0][3] or "c"))
     return out
+
+
+class _SchemaCache:
+    """The introspected schema of one database file, kept between runs.
+
+    Valid while the file is the same file (device, inode) with the same
+    size, mtime and header schema cookie (offset 40, which SQLite bumps on
+    every schema change), and its ``-wal`` file is unchanged too (in WAL mode
+    changes land there first).  Stored in the user's cache directory, not the
+    repository, as a signed pickle (`gatecheck.signed`).
+    """
+
+    def __init__(self, path: Path) -> None:
+        from gatecheck import __version__
+        from gatecheck.signed import cache_home
+
+        self.path = path.resolve()
+        digest = hashlib.sha256(str(self.path).encode()).hexdigest()[:24]
+        self.file = cache_home() / "schemas" / f"{digest}.pickle"
+        self.identity = (__version__, *_identity(self.path))
+
+    def load(self) -> Schema | None:
+        from gatecheck import signed
+
+        try:
+            identity, schema = signed.load(self.file)
+        except (OSError, signed.Unreadable, TypeError, ValueError):
+            return None
+        return schema if identity == self.identity and isinstance(schema, Schema) else None
+
+    def store(self, schema: Schema) -> None:
+        from gatecheck import signed
+
+        try:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            signed.dump(self.file, (self.identity, schema))
+        except OSError:
+            pass  # no cache, same results
+
+
+def _identity(path: Path) -> tuple[object, ...]:
+    st = path.stat()
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(100)
+    except OSError:
+        header = b""
+    cookie = header[40:44]
+    try:
+        wal = os.stat(f"{path}-wal")
+        wal_id: tuple[object, ...] = (wal.st_size, wal.st_mtime_ns)
+    except OSError:
+        wal_id = ()
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, cookie, wal_id)
