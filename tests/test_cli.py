@@ -166,3 +166,57 @@ def test_version_does_not_import_sqlglot(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "gatecheck", "--version"],
                           capture_output=True, text=True, env=env, check=True)
     assert "sqlglot" not in proc.stderr
+
+
+def test_init_proposes_rules_from_the_schema(tmp_path: Path) -> None:
+    build_db(tmp_path / "app.db",
+             "CREATE TABLE chat_sessions (session_id TEXT PRIMARY KEY);"
+             "CREATE TABLE task_sessions_legacy (session_id TEXT);"
+             "CREATE TABLE tasks (id INTEGER, session_id TEXT "
+             "REFERENCES task_sessions_legacy(session_id));")
+    write_tree(tmp_path, {"app/q.py": 'def f(c):\n    c.execute("SELECT * FROM task_sessions")\n'})
+    run = gatecheck("init", "--db", "sqlite:///app.db", cwd=tmp_path)
+    assert run.exit_code == 0, run.stderr
+    text = (tmp_path / "rules.yaml").read_text()
+    assert 'tables: ["task_sessions", "task_sessions_legacy"]' in text
+    run = gatecheck("run", "--format", "json", cwd=tmp_path)
+    assert run.exit_code == 1, run.stderr
+    assert {(f["rule"], f["object"]) for f in run.json["findings"]} == {
+        ("no-task-sessions-references", "task_sessions"),
+        ("foreign-keys-resolve", "tasks.session_id")}
+    again = gatecheck("init", cwd=tmp_path)
+    assert again.exit_code == 2 and "--force" in again.stderr
+
+
+def test_init_without_database_loads_cleanly(tmp_path: Path) -> None:
+    assert gatecheck("init", cwd=tmp_path).exit_code == 0
+    write_tree(tmp_path, {"a.sql": "SELECT 1;\n"})
+    run = gatecheck("run", cwd=tmp_path)
+    assert run.exit_code == 0, run.stderr
+
+
+def test_config_from_pyproject(tmp_path: Path) -> None:
+    write_tree(tmp_path, {
+        "pyproject.toml": '[project]\nname = "x"\n\n[tool.gatecheck]\nversion = 1\n'
+                          '[[tool.gatecheck.rules]]\nid = "no-task-sessions"\n'
+                          'kind = "forbid-table-references"\ntables = ["task_sessions"]\n',
+        "sub/q.sql": "SELECT * FROM task_sessions;\n"})
+    run = gatecheck("run", "--format", "json", cwd=tmp_path / "sub")
+    assert run.exit_code == 1, run.stderr
+    assert [f["path"] for f in run.json["findings"]] == ["sub/q.sql"]
+    rules = gatecheck("rules", cwd=tmp_path)
+    assert rules.stdout.split()[:3] == ["no-task-sessions", "forbid-table-references", "error"]
+    # A mistake is reported against the table, without made-up line numbers.
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.gatecheck]\nversion = 1\n[[tool.gatecheck.rules]]\nid = \"x\"\nkind = \"nope\"\n")
+    run = gatecheck("run", cwd=tmp_path)
+    assert run.exit_code == 2
+    assert run.stderr.startswith("gatecheck: error: pyproject.toml: [tool.gatecheck] rules[0] "
+                                 "(id=x) › kind: unknown kind 'nope'")
+
+
+def test_rules_yaml_wins_over_pyproject(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"pyproject.toml": "[tool.gatecheck]\nversion = 1\n",
+                          "rules.yaml": RULES})
+    run = gatecheck("rules", cwd=tmp_path)
+    assert "no-webui" in run.stdout

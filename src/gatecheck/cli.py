@@ -290,3 +290,34 @@ def schema(path: str | None, config: str | None, db_url: str | None) -> None:
             raise GatecheckError("no database: set 'database:' in the rules file or pass --db")
         spec = cfg.database
     click.echo(json.dumps(load_schema(spec).to_json(), indent=2))
+
+
+@main.command()
+@click.option("--db", "db_url", metavar="URL",
+              help="Propose rules from this live database (e.g. sqlite:///app.db).")
+@click.option("--output", "-o", default="rules.yaml", show_default=True, metavar="FILE",
+              help="Where to write the starter rules file.")
+@click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
+def init(db_url: str | None, output: str, force: bool) -> None:
+    """Write a starter rules.yaml (with rules proposed from the schema when --db is given)."""
+    from gatecheck.scaffold import starter_rules
+
+    target = Path(output)
+    if target.exists() and not force:
+        raise GatecheckError(f"{output} exists; pass --force to overwrite it")
+    schema = None
+    if db_url is not None:
+        from gatecheck.config import DatabaseSpec, expand_env
+        from gatecheck.introspect import load_schema
+
+        try:
+            url = expand_env(db_url)
+        except KeyError as exc:
+            raise GatecheckError(f"--db: environment variable {exc.args[0]} is not set") from None
+        schema = load_schema(DatabaseSpec(url=url, base_dir=Path.cwd()))
+    text = starter_rules(db_url, schema)
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise GatecheckError(f"--output {output}: {exc.strerror or exc}") from None
+    click.echo(f"gatecheck: wrote {output}; check it with 'gatecheck run'", err=True)

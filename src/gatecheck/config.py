@@ -88,14 +88,36 @@ class GateConfig:
 
 
 def find_config(start: Path) -> Path | None:
-    """The nearest rules file in ``start`` or one of its parents."""
+    """The nearest rules file in ``start`` or one of its parents.
+
+    In each directory: ``rules.yaml`` (or ``rules.yml``, ``.gatecheck.yaml``),
+    else a ``pyproject.toml`` that has a ``[tool.gatecheck]`` table.
+    """
     start = start.resolve()
     for directory in (start, *start.parents):
         for name in CONFIG_NAMES:
             candidate = directory / name
             if candidate.is_file():
                 return candidate
+        pyproject = directory / PYPROJECT
+        if pyproject.is_file() and _pyproject_table(pyproject) is not None:
+            return pyproject
     return None
+
+
+PYPROJECT = "pyproject.toml"
+
+
+def _pyproject_table(path: Path) -> dict[str, Any] | None:
+    """``[tool.gatecheck]`` of a pyproject.toml; None when absent or unreadable."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    table = data.get("tool", {}).get("gatecheck")
+    return table if isinstance(table, dict) else None
 
 
 def load_config(path: Path, *, display_root: Path | None = None) -> GateConfig:
@@ -249,12 +271,16 @@ class _Loader:
             return str(path)
 
     def origin(self, path: Path, node: yaml.Node) -> Origin:
+        if path.name == PYPROJECT:
+            # Converted from TOML: the YAML marks are not the file's lines.
+            return Origin(self.display(path), 1, 1)
         mark = node.start_mark
         return Origin(self.display(path), mark.line + 1, mark.column + 1)
 
     def problem(self, path: Path, node: yaml.Node | None, message: str) -> None:
-        if node is None:
-            self.problems.append(ConfigError(message, path=self.display(path)))
+        if node is None or path.name == PYPROJECT:
+            where = "[tool.gatecheck] " if path.name == PYPROJECT else ""
+            self.problems.append(ConfigError(where + message, path=self.display(path)))
             return
         o = self.origin(path, node)
         self.problems.append(ConfigError(message, path=o.path, line=o.line, column=o.column))
@@ -267,6 +293,16 @@ class _Loader:
     # -- documents
 
     def compose(self, path: Path) -> yaml.Node | None:
+        if path.name == PYPROJECT:
+            # [tool.gatecheck] holds the same keys as rules.yaml; validating
+            # it as the equivalent YAML keeps one loader and one set of errors.
+            table = _pyproject_table(path)
+            if table is None:
+                self.problem(path, None, "no [tool.gatecheck] table (or the file is not "
+                                         "valid TOML)")
+                return None
+            return yaml.compose(yaml.safe_dump(table, default_flow_style=False),
+                                Loader=yaml.SafeLoader)
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
