@@ -319,7 +319,7 @@ def test_named_templates_and_class_constants_passed_to_sinks_are_sinks() -> None
     )
     assert [(f.sql, f.sink) for f in extract(text)] == [
         ("SELECT * FROM task_sessions WHERE id = __gc0__", True),
-        ("  SELECT * FROM chat_sessions WHERE {} = ?", True),
+        ("  SELECT * FROM chat_sessions WHERE __gc0__ = ?", True),
         ("DELETE FROM tasks", True),
     ]
 
@@ -653,3 +653,15 @@ def test_every_sql_character_maps_to_its_source_character(
     assert "".join(text[o] for o in offsets) == name
     assert offsets == list(range(offsets[0], offsets[0] + len(name)))
     assert might_contain_sql(text)
+
+
+def test_a_constant_formatted_where_it_is_used_is_a_template() -> None:
+    text = ('COUNT_BY = "SELECT {column}, COUNT(*) FROM task_sessions GROUP BY {column}"\n'
+            'PCT = "DELETE FROM task_sessions WHERE id = %(id)s AND pct LIKE \'5%%\'"\n'
+            "def f(conn, column):\n"
+            "    conn.execute(COUNT_BY.format(column=column))\n"
+            "    conn.execute(PCT % {'id': 1})\n")
+    first, second = extract_python("m.py", text)
+    assert first.sql == "SELECT __gc0__, COUNT(*) FROM task_sessions GROUP BY __gc1__"
+    assert len(first.placeholders) == 2 and first.sink
+    assert second.sql == "DELETE FROM task_sessions WHERE id = __gc0__ AND pct LIKE '5%'"

@@ -168,8 +168,13 @@ def extract_python(path: str, text: str) -> list[Fragment]:
     fragments: list[Fragment] = []
     for kind, root, operands, scope in walker.sites:
         sink = id(root) in walker.sink_ids
+        names = walker.assigned.get(id(root))
+        if kind == _SITE_STRING and names:
+            # A constant formatted where it is used (``COUNT.format(col=c)``)
+            # is a template here too: its fields are placeholders.
+            kind = next((walker.template_names[n] for n in names
+                         if n in walker.template_names), kind)
         if not sink:
-            names = walker.assigned.get(id(root))
             sink = names is not None and not walker.sink_names.isdisjoint(names)
             if not sink and not _may_start_sql(operands[0], whole=kind != _SITE_CHAIN):
                 continue
@@ -410,7 +415,7 @@ def _end_key(node: _Located) -> _Key:
 class _Walker:
     """One iterative pass over the tree (deep nesting must not hit the recursion limit)."""
 
-    __slots__ = ("sites", "sink_ids", "sink_names", "assigned", "_fields")
+    __slots__ = ("sites", "sink_ids", "sink_names", "assigned", "template_names", "_fields")
 
     def __init__(self) -> None:
         self.sites: list[_Site] = []
@@ -420,6 +425,9 @@ class _Walker:
         self.sink_names: set[str] = set()
         #: id of an assigned value -> the names it is assigned to.
         self.assigned: dict[int, list[str]] = {}
+        #: names (and attribute names) used as a template elsewhere,
+        #: ``NAME.format(...)`` or ``NAME % args``: their literal is one too.
+        self.template_names: dict[str, int] = {}
         self._fields: dict[type, tuple[str, ...]] = {}
 
     def walk(self, tree: ast.Module) -> None:
@@ -498,9 +506,16 @@ class _Walker:
         if isinstance(template, ast.Constant) and type(template.value) is str:
             self.sites.append((_SITE_FORMAT, node, [template], scope))
         else:
+            self._template_name(template, _SITE_FORMAT)
             stack.append(func)
         stack.extend(node.args)
         stack.extend(kw.value for kw in node.keywords)
+
+    def _template_name(self, node: ast.expr | None, kind: int) -> None:
+        if isinstance(node, ast.Name):
+            self.template_names[node.id] = kind
+        elif isinstance(node, ast.Attribute):  # self.SQL_COUNT.format(...)
+            self.template_names[node.attr] = kind
 
     def _sink_argument(self, call: ast.Call) -> None:
         arg: ast.expr | None = None
@@ -527,6 +542,8 @@ class _Walker:
             self.sites.append((_SITE_PERCENT, node, [node.left], scope))
             stack.append(node.right)
             return
+        if isinstance(node.op, ast.Mod):
+            self._template_name(node.left, _SITE_PERCENT)
         if not isinstance(node.op, ast.Add):
             stack.append(node.left)
             stack.append(node.right)
