@@ -59,3 +59,17 @@ def test_precision_and_recall_are_exact(corpus: Path) -> None:
     # Constants interpolated into f-strings are resolved too.
     assert result["missed_by_kind"].get("py-indirect", 0) == 0, result
     print(f"\ncorpus: {result}")
+
+
+def test_references_exist_precision_and_recall(tmp_path: Path) -> None:
+    """bench/refs_corpus.py: mutated tables and columns at exact positions."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    try:
+        import refs_corpus
+    finally:
+        sys.path.pop(0)
+    stats = refs_corpus.build(tmp_path, queries=600, seed=3)
+    assert stats["truth"] > 150
+    result = refs_corpus.score(tmp_path, str(Path(sys.executable).parent / "gatecheck"))
+    assert result["false_positives"] == [] and result["missed"] == [], result
+    assert result["precision"] == 1.0 and result["recall"] == 1.0

@@ -70,7 +70,8 @@ def check(ctx: Context, options: Options, emit: Emit) -> None:
     from gatecheck.sqlfacts import default_schemas
 
     schema = ctx.schema
-    local_schemas = {s.casefold() for s in default_schemas(ctx.dialect)} | {"temp"}
+    local_schemas = {s.casefold() for s in schema.schemas or default_schemas(ctx.dialect)} | \
+        {"temp"}
     relations = {n.casefold(): n for n in schema.relation_names()}
     defined = _defined_per_file(ctx.sources)
     for facts in ctx.sources:
@@ -84,7 +85,9 @@ def check(ctx: Context, options: Options, emit: Emit) -> None:
                 ctx.count("unresolved tables")
                 continue
             name = ref.name.casefold()
-            if name not in relations and name not in known:
+            qualified = f"{ref.schema}.{ref.name}" if ref.schema is not None else ref.name
+            if name not in relations and name not in known and \
+                    schema.table(qualified) is None and schema.view(qualified) is None:
                 emit(f"table {ref.name} does not exist in the database", obj=ref.name,
                      path=facts.path, span=ref.span)
         if options.columns:
@@ -165,8 +168,12 @@ def _check_columns(ctx: Context, schema: "Schema", known: set[str], facts: "Frag
         ctx.count("unscoped statements")
         return
     for scope in scopes:
-        selects = {s.casefold() for s in scope.expression.named_selects} if isinstance(
-            scope.expression, exp.Select) else set()
+        # Names a SELECT gives to expressions (``count(*) AS n``), which
+        # ORDER BY / GROUP BY / HAVING may use; a bare projected column is
+        # still that column and is checked wherever it appears.
+        selects = {e.alias.casefold() for e in scope.expression.expressions
+                   if isinstance(e, exp.Alias)} if isinstance(scope.expression, exp.Select) \
+            else set()
         for column in scope.columns:
             if column.find_ancestor(exp.Select, exp.Union) is not scope.expression and \
                     not isinstance(scope.expression, exp.Union):
@@ -242,9 +249,14 @@ def _source(scope: object, name: str) -> object:
 
 
 def _all_sources(scope: object) -> Iterator[object]:
+    """Sources an unqualified column may come from: its own scope's, and the
+    enclosing scopes' only for a (possibly correlated) subquery in an
+    expression; a CTE or a derived table sees only its own FROM."""
     current = scope
     while current is not None:
         yield from current.sources.values()  # type: ignore[attr-defined]
+        if not current.is_subquery:  # type: ignore[attr-defined]
+            break
         current = current.parent  # type: ignore[attr-defined]
 
 
