@@ -199,16 +199,57 @@ def analyse_all(root: Path, paths: list[str], settings: Settings, *, jobs: int |
 def _run(root: Path, rels: list[str], settings: Settings, jobs: int | None) -> list[FileResult]:
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     workers = max(1, min(workers, len(rels) // MIN_FILES_PER_JOB))
-    if workers == 1 or settings.keep_trees:
-        # Trees stay in this process: they are costly to pickle.
-        return _analyse_chunk((str(root), rels, settings))
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
+    if settings.keep_trees:
+        workers = 1  # trees stay in this process: they are costly to pickle
     # Interleave files across chunks so every worker gets a fair mix of big
     # and small files, and keep chunks small enough to balance the load.
-    n_chunks = workers * 8
-    chunks = [(str(root), rels[i::n_chunks], settings) for i in range(n_chunks) if rels[i::n_chunks]]
-    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        return [r for chunk in pool.map(_analyse_chunk, chunks) for r in chunk]
+    n_chunks = min(len(rels), workers * 8 if workers > 1 else max(1, len(rels) // 50))
+    chunks = [(str(root), rels[i::n_chunks], settings) for i in range(n_chunks)]
+    progress = _Progress(len(rels))
+    results: list[FileResult] = []
+    try:
+        if workers == 1:
+            for chunk in chunks:
+                results.extend(_analyse_chunk(chunk))
+                progress.advance(len(chunk[1]))
+            return results
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            for done in pool.map(_analyse_chunk, chunks):
+                results.extend(done)
+                progress.advance(len(done))
+        return results
+    finally:
+        progress.close()
+
+
+class _Progress:
+    """``parsed 812/2120 files`` on stderr, for runs past a second on a terminal only."""
+
+    DELAY_S = 1.0
+
+    def __init__(self, total: int) -> None:
+        import sys
+        import time
+
+        self.total, self.done, self.shown = total, 0, False
+        self.start = time.monotonic()
+        self.stream = sys.stderr
+        self.enabled = total > 0 and self.stream.isatty()
+
+    def advance(self, n: int) -> None:
+        import time
+
+        self.done += n
+        if self.enabled and time.monotonic() - self.start > self.DELAY_S:
+            self.stream.write(f"\rgatecheck: parsed {self.done}/{self.total} files")
+            self.stream.flush()
+            self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
