@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -96,3 +97,54 @@ def tree(tmp_path: Path):  # type: ignore[no-untyped-def]
     def make(files: dict[str, str | bytes]) -> Path:
         return write_tree(tmp_path, files)
     return make
+
+
+# ---------------------------------------------------------------- git and pre-commit
+
+PRE_COMMIT = str(Path(sys.executable).parent / "pre-commit")
+
+
+def git(*args: str, cwd: Path, env: dict[str, str]) -> str:
+    proc = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, f"git {' '.join(args)}:\n{proc.stdout}{proc.stderr}"
+    return proc.stdout
+
+
+def new_repo(path: Path, env: dict[str, str]) -> Path:
+    path.mkdir(parents=True)
+    git("init", "-q", "-b", "main", cwd=path, env=env)
+    git("config", "user.name", "gatecheck tests", cwd=path, env=env)
+    git("config", "user.email", "tests@gatecheck.invalid", cwd=path, env=env)
+    git("config", "commit.gpgsign", "false", cwd=path, env=env)
+    return path
+
+
+@pytest.fixture(scope="session")
+def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Environment for git and pre-commit: no user or system git config, one store."""
+    home = tmp_path_factory.mktemp("pre-commit-home")
+    return {**os.environ, "PRE_COMMIT_HOME": str(home), "GIT_CONFIG_GLOBAL": os.devnull,
+            "GIT_CONFIG_NOSYSTEM": "1", "PRE_COMMIT_COLOR": "never"}
+
+
+@pytest.fixture(scope="session")
+def hook_repo(tmp_path_factory: pytest.TempPathFactory, env: dict[str, str]) -> tuple[str, str]:
+    """(path, commit) of a git repository holding this checkout's working tree."""
+    listing = git("ls-files", "-z", "--cached", "--others", "--exclude-standard",
+                  cwd=REPO, env=env)
+    snapshot = new_repo(tmp_path_factory.mktemp("hook-repo") / "gatecheck", env)
+    for rel in filter(None, listing.split("\0")):
+        source = REPO / rel
+        if source.is_file():  # a tracked file deleted in the working tree is gone
+            (snapshot / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, snapshot / rel)
+    assert (snapshot / ".pre-commit-hooks.yaml").is_file()
+    git("add", "-A", cwd=snapshot, env=env)
+    git("commit", "-q", "-m", "snapshot of the working tree", cwd=snapshot, env=env)
+    return str(snapshot), git("rev-parse", "HEAD", cwd=snapshot, env=env).strip()
+
+
+def commit(repo: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", "commit", "-m", "change"], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=900)

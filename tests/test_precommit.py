@@ -13,17 +13,10 @@ happen once.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
-import pytest
-
-from conftest import REPO, build_db, write_tree
-
-PRE_COMMIT = str(Path(sys.executable).parent / "pre-commit")
+from conftest import PRE_COMMIT, build_db, commit, git, new_repo, write_tree
 
 RULES = """\
 version: 1
@@ -36,47 +29,6 @@ BAD = 'import sqlite3\n\nSQL = "SELECT * FROM task_sessions WHERE session_id = ?
 GOOD = 'import sqlite3\n\nSQL = "SELECT * FROM chat_sessions WHERE session_id = ?"\n'
 
 
-def git(*args: str, cwd: Path, env: dict[str, str]) -> str:
-    proc = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=60)
-    assert proc.returncode == 0, f"git {' '.join(args)}:\n{proc.stdout}{proc.stderr}"
-    return proc.stdout
-
-
-def new_repo(path: Path, env: dict[str, str]) -> Path:
-    path.mkdir(parents=True)
-    git("init", "-q", "-b", "main", cwd=path, env=env)
-    git("config", "user.name", "gatecheck tests", cwd=path, env=env)
-    git("config", "user.email", "tests@gatecheck.invalid", cwd=path, env=env)
-    git("config", "commit.gpgsign", "false", cwd=path, env=env)
-    return path
-
-
-@pytest.fixture(scope="session")
-def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Environment for git and pre-commit: no user or system git config, one store."""
-    home = tmp_path_factory.mktemp("pre-commit-home")
-    return {**os.environ, "PRE_COMMIT_HOME": str(home), "GIT_CONFIG_GLOBAL": os.devnull,
-            "GIT_CONFIG_NOSYSTEM": "1", "PRE_COMMIT_COLOR": "never"}
-
-
-@pytest.fixture(scope="session")
-def hook_repo(tmp_path_factory: pytest.TempPathFactory, env: dict[str, str]) -> tuple[str, str]:
-    """(path, commit) of a git repository holding this checkout's working tree."""
-    listing = git("ls-files", "-z", "--cached", "--others", "--exclude-standard",
-                  cwd=REPO, env=env)
-    snapshot = new_repo(tmp_path_factory.mktemp("hook-repo") / "gatecheck", env)
-    for rel in filter(None, listing.split("\0")):
-        source = REPO / rel
-        if source.is_file():  # a tracked file deleted in the working tree is gone
-            (snapshot / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, snapshot / rel)
-    assert (snapshot / ".pre-commit-hooks.yaml").is_file()
-    git("add", "-A", cwd=snapshot, env=env)
-    git("commit", "-q", "-m", "snapshot of the working tree", cwd=snapshot, env=env)
-    return str(snapshot), git("rev-parse", "HEAD", cwd=snapshot, env=env).strip()
-
-
 def project(path: Path, env: dict[str, str], hook_repo: tuple[str, str],
             files: dict[str, str | bytes]) -> Path:
     """A user's repository whose .pre-commit-config.yaml uses the gatecheck hook."""
@@ -84,11 +36,6 @@ def project(path: Path, env: dict[str, str], hook_repo: tuple[str, str],
     config = f"repos:\n  - repo: {repo}\n    rev: {rev}\n    hooks:\n      - id: gatecheck\n"
     write_tree(new_repo(path, env), {".pre-commit-config.yaml": config, **files})
     return path
-
-
-def commit(repo: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", "commit", "-m", "change"], cwd=repo, env=env,
-                          capture_output=True, text=True, timeout=900)
 
 
 def test_hook_blocks_a_commit_until_the_reference_is_fixed(

@@ -14,11 +14,9 @@ from pathlib import Path
 
 import yaml
 
-from conftest import REPO, write_tree
+from conftest import PRE_COMMIT, REPO, commit, git, new_repo, write_tree
 from test_ci_files import check_jsonschema, run_action
-from test_precommit import BAD, GOOD, PRE_COMMIT, RULES, commit, env, git, hook_repo, new_repo
-
-__all__ = ["env", "hook_repo"]  # pytest fixtures, imported for use here
+from test_precommit import BAD, GOOD, RULES
 
 
 def snippet(name: str) -> str:
