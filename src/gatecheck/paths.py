@@ -15,7 +15,7 @@ import re
 import subprocess
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 #: Never worth scanning, ignored or not (as ruff and sqlfluff do by default).
 DEFAULT_EXCLUDE_DIRS = frozenset({
@@ -104,7 +104,7 @@ def _walk(root: Path) -> list[str]:
 
     out: list[str] = []
     # (directory prefix, spec) for every .gitignore seen on the way down.
-    specs: list[tuple[str, pathspec.PathSpec]] = []
+    specs: list[tuple[str, "pathspec.PathSpec[Any]"]] = []
 
     def ignored(rel: str, is_dir: bool) -> bool:
         probe = rel + "/" if is_dir else rel

@@ -54,7 +54,7 @@ class LineIndex:
     def from_starts(cls, starts: "Sequence[int]", length: int) -> "LineIndex":
         """Rebuild from `starts` (cached with a file's facts) without the text."""
         index = cls.__new__(cls)
-        index._starts = starts
+        index._starts = list(starts)
         index._length = length
         return index
 

@@ -25,7 +25,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
-from sqlglot.tokens import Token, TokenType
+from sqlglot.tokenizer_core import Token, TokenType
 
 from gatecheck.extract import Fragment
 from gatecheck.facts import FragmentFacts, ParseProblem, Statement, TableRef
@@ -274,7 +274,7 @@ def _role(table: exp.Table) -> str:
 _NOT_A_TABLE_DROP = {"INDEX", "TRIGGER"}
 
 
-def _tree_tables(tree: exp.Expression, placeholders: tuple[Span, ...]) -> list[TableRef]:
+def _tree_tables(tree: exp.Expr, placeholders: tuple[Span, ...]) -> list[TableRef]:
     out = []
     for table in tree.find_all(exp.Table):
         ident = table.this
@@ -286,6 +286,8 @@ def _tree_tables(tree: exp.Expression, placeholders: tuple[Span, ...]) -> list[T
             continue
         if _is_cte_reference(table):
             continue
+        if isinstance(parent, exp.UserDefinedFunction):
+            continue  # CREATE FUNCTION name(...): a function, not a table
         meta = ident.meta
         if "start" not in meta:
             continue  # synthesised by sqlglot, not from the text
@@ -306,7 +308,7 @@ def _is_cte_reference(table: exp.Table) -> bool:
     if table.args.get("db") is not None:
         return False
     name = table.name.casefold()
-    child: exp.Expression = table
+    child: exp.Expr = table
     node = table.parent
     while node is not None:
         # The key is "with_" in current sqlglot, "with" in older releases.
@@ -326,8 +328,8 @@ def _is_cte_reference(table: exp.Table) -> bool:
     return False
 
 
-def _contains(ancestor: exp.Expression, node: exp.Expression) -> bool:
-    current: exp.Expression | None = node
+def _contains(ancestor: exp.Expr, node: exp.Expr) -> bool:
+    current: exp.Expr | None = node
     while current is not None:
         if current is ancestor:
             return True
@@ -371,7 +373,7 @@ def _token_tables(chunk: list[Token], placeholders: tuple[Span, ...]) -> list[Ta
 # ---------------------------------------------------------------- kinds
 
 
-def statement_kind(tree: exp.Expression, chunk: list[Token] | None = None) -> str:
+def statement_kind(tree: exp.Expr, chunk: list[Token] | None = None) -> str:
     """A stable, kebab-case name for a statement: ``create-table``, ``pragma-table-info``."""
     if isinstance(tree, (exp.Create, exp.Drop)):
         verb = "create" if isinstance(tree, exp.Create) else "drop"
@@ -382,7 +384,7 @@ def statement_kind(tree: exp.Expression, chunk: list[Token] | None = None) -> st
         return f"alter-{kind}"
     if isinstance(tree, exp.Pragma):
         inner = tree.this
-        name = inner.name if isinstance(inner, exp.Expression) else str(inner or "")
+        name = inner.name if isinstance(inner, exp.Expr) else str(inner or "")
         if isinstance(inner, (exp.Anonymous, exp.Func)) and not name:
             name = inner.sql_name()
         name = (name or "").split("(")[0].strip().lower().replace("_", "-")

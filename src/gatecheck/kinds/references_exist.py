@@ -109,7 +109,7 @@ def _defined_per_file(sources: list["FragmentFacts"]) -> dict[str, set[str]]:
 
 
 def _check_columns(ctx: Context, schema: "Schema", known: set[str], facts: "FragmentFacts",
-                   tree: "exp.Expression", emit: Emit) -> None:
+                   tree: "exp.Expr", emit: Emit) -> None:
     from sqlglot import exp
     from sqlglot.optimizer.scope import traverse_scope
 
@@ -222,14 +222,14 @@ def _span(column: "exp.Column") -> "Span":
     return Span(meta.get("start", 0), meta.get("end", 0) + 1)
 
 
-def _outside_projections(column: "exp.Column", select: "exp.Expression") -> bool:
-    node = column
+def _outside_projections(column: "exp.Column", select: "exp.Expr") -> bool:
+    node: "exp.Expr" = column
     while node.parent is not None and node.parent is not select:
         node = node.parent
     return node.arg_key != "expressions"
 
 
-def _own_columns(tree: "exp.Expression") -> Iterator["exp.Column"]:
+def _own_columns(tree: "exp.Expr") -> Iterator["exp.Column"]:
     """Columns of a DML statement outside its subqueries."""
     from sqlglot import exp
 
@@ -260,7 +260,7 @@ def _all_sources(scope: object) -> Iterator[object]:
         current = current.parent  # type: ignore[attr-defined]
 
 
-def _outputs(select: "exp.Expression") -> set[str] | None:
+def _outputs(select: "exp.Expr") -> set[str] | None:
     from sqlglot import exp
 
     if not isinstance(select, exp.Select):
