@@ -146,9 +146,12 @@ def _engine(paths: tuple[str, ...], config: str | None, db_url: str | None,
     database = None
     if db_url is not None:
         try:
-            database = DatabaseSpec(url=expand_env(db_url), base_dir=Path.cwd())
+            url = expand_env(db_url)
         except KeyError as exc:
             raise GatecheckError(f"--db: environment variable {exc.args[0]} is not set") from None
+        # --db swaps the database, not the choice of schemas to check in it.
+        schemas = cfg.database.schemas if cfg.database is not None else ()
+        database = DatabaseSpec(url=url, base_dir=Path.cwd(), schemas=schemas)
     return Engine(cfg, root, only=only, database=database, jobs=jobs, use_cache=not no_cache,
                   **engine_options)
 

@@ -36,7 +36,7 @@ MAX_DEPTH = 64
 TOP_KEYS = ("version", "database", "dialect", "sources", "include", "rules")
 PACK_KEYS = ("version", "include", "rules")
 SOURCES_KEYS = ("include", "exclude")
-DATABASE_KEYS = ("migrations", "seed_data")
+DATABASE_KEYS = ("url", "migrations", "seed_data", "replay_url", "schemas")
 COMMON_RULE_KEYS = ("id", "kind", "severity", "message", "paths", "exclude", "ignore")
 
 
@@ -59,6 +59,11 @@ class DatabaseSpec:
     url: str | None = None
     migrations: str | None = None
     seed_data: tuple[str, ...] = ()
+    #: Server on which to create the scratch database for ``migrations``
+    #: (PostgreSQL); None: an in-memory SQLite.
+    replay_url: str | None = None
+    #: Schemas to check (PostgreSQL); empty: the engine's default (``public``).
+    schemas: tuple[str, ...] = ()
     #: Relative paths in ``url``/``migrations``/``seed_data`` resolve against this.
     base_dir: Path = Path(".")
 
@@ -423,6 +428,13 @@ class _Loader:
                 self.problem(path, exc.node, f"sources: {exc}")
 
     def parse_database(self, path: Path, node: yaml.Node, base: Path) -> DatabaseSpec | None:
+        """``database:``: a URL string, or a mapping with ``url`` or ``migrations``.
+
+        The mapping form adds options a URL cannot carry: ``schemas`` (which
+        PostgreSQL schemas to check) and, for migrations, ``seed_data`` and
+        ``replay_url`` (the server to replay them on).  ``${ENV}`` expands
+        in ``url`` and ``replay_url``.
+        """
         try:
             if type_name(node) == "string":
                 return DatabaseSpec(url=expand_env(as_str(node)), base_dir=base)
@@ -430,17 +442,32 @@ class _Loader:
             for key, key_node, value in mapping_items(node):
                 if key not in DATABASE_KEYS:
                     self.unknown_key(path, key_node, "database › ", key, DATABASE_KEYS)
+                elif key in ("url", "replay_url"):
+                    fields[key] = expand_env(as_str(value))
                 elif key == "migrations":
                     fields[key] = as_str(value)
                 else:
                     fields[key] = as_str_list(value)
-            if "migrations" not in fields:
-                self.problem(path, node, "database: a mapping needs 'migrations: GLOB'")
+            if ("url" in fields) == ("migrations" in fields):
+                self.problem(path, node, "database: a mapping needs either 'url: URL' or "
+                                         "'migrations: GLOB' (not both)")
+                return None
+            if "url" in fields:
+                for key in ("seed_data", "replay_url"):
+                    if key in fields:
+                        self.problem(path, node, f"database: '{key}' goes with 'migrations', "
+                                                 "not with 'url'")
+                        return None
+            if "schemas" in fields and (not fields["schemas"] or
+                                        any(not s.strip() for s in fields["schemas"])):
+                self.problem(path, node, "database › schemas: expected a non-empty list of "
+                                         "schema names, e.g. [public, app]")
                 return None
             return DatabaseSpec(base_dir=base, **fields)
         except OptionError as exc:
             self.problem(path, exc.node or node,
                          f"database: {exc} (a URL string such as sqlite:///app.db, "
+                         "{url: 'postgresql://...', schemas: [public]}, "
                          "or {migrations: 'migrations/*.sql'})")
         except KeyError as exc:
             self.problem(path, node, f"database: environment variable {exc.args[0]} is not set")

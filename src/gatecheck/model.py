@@ -75,13 +75,52 @@ class Schema:
     triggers: tuple[Trigger, ...] = ()
     #: Where it came from, for messages: ``sqlite:///x.db`` (password-free).
     source: str = ""
+    #: Dialect of the view and trigger SQL (the database's, not the sources').
+    dialect: str = "sqlite"
+    #: The database schemas read, in search order (PostgreSQL; empty for
+    #: SQLite).  With more than one, every name is qualified: ``app.tasks``.
+    schemas: tuple[str, ...] = ()
     _by_name: dict[str, Table] = field(default_factory=dict, compare=False, repr=False)
+    _exact: dict[str, Table] = field(default_factory=dict, compare=False, repr=False)
+    _views: dict[str, View] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._by_name.update({t.name.casefold(): t for t in self.tables})
+        # Reversed: the first of several names that fold alike wins.
+        self._by_name.update({t.name.casefold(): t for t in reversed(self.tables)})
+        self._exact.update({t.name: t for t in self.tables})
+        self._views.update({v.name.casefold(): v for v in reversed(self.views)})
 
     def table(self, name: str) -> Table | None:
-        return self._by_name.get(name.casefold())
+        for candidate in self._candidates(name):
+            table = self._exact.get(candidate) or self._by_name.get(candidate.casefold())
+            if table is not None:
+                return table
+        return None
+
+    def view(self, name: str) -> View | None:
+        for candidate in self._candidates(name):
+            view = self._views.get(candidate.casefold())
+            if view is not None:
+                return view
+        return None
+
+    @property
+    def qualified(self) -> bool:
+        """Whether names carry their schema (several schemas were read)."""
+        return len(self.schemas) > 1
+
+    def _candidates(self, name: str) -> list[str]:
+        """Stored names ``name`` may stand for, in search order.
+
+        Unqualified, it resolves through the schemas like PostgreSQL's
+        ``search_path``; qualified by the one schema read, it is the bare name.
+        """
+        namespace, dot, bare = name.rpartition(".")
+        if not dot:
+            return [name, *(f"{s}.{name}" for s in self.schemas)] if self.qualified else [name]
+        if not self.qualified and namespace.casefold() in {s.casefold() for s in self.schemas}:
+            return [name, bare]
+        return [name]
 
     def relation_names(self) -> list[str]:
         """Tables and views, sorted: what a query can name in ``FROM``."""

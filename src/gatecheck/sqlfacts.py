@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
 
 import sqlglot
 from sqlglot import exp
@@ -48,6 +49,18 @@ _LOOKS_LIKE_SQL = re.compile(
 
 _DEFAULT_SCHEMAS = {"sqlite": {"main"}, "postgres": {"public"}}
 
+#: A longer fragment (a dump-sized ``.sql`` file, a huge literal) is tokenized
+#: and parsed a piece at a time: a token costs about 200 bytes, so tokenizing
+#: 50 MB at once would hold gigabytes.
+PIECE_CHARS = 1 << 20
+_LINE_END_AFTER_SEMICOLON = re.compile(r";[ \t]*(?:\r\n?|\n)")
+#: Bracket nesting beyond this is not parsed.  sqlglot's compiled parser
+#: recurses on the C stack for nested subqueries: some thousands of levels
+#: crash the process (a segfault, not a RecursionError).
+MAX_NESTING = 256
+_OPENERS = frozenset({TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE})
+_CLOSERS = frozenset({TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE})
+
 
 def analyse(fragment: Fragment, dialect: str = "sqlite", *,
             keep_trees: bool = True) -> FragmentFacts:
@@ -58,7 +71,7 @@ def analyse(fragment: Fragment, dialect: str = "sqlite", *,
     processes drop them.
     """
     facts = FragmentFacts(fragment.path, is_sql=False, fragment=fragment)
-    _analyse(fragment, dialect, facts)
+    _analyse(fragment, dialect, facts, keep_trees)
     facts.is_sql = (fragment.sink or bool(facts.statements and not facts.errors)
                     or bool(_LOOKS_LIKE_SQL.match(fragment.sql)))
     to_file = fragment.file_span
@@ -74,24 +87,106 @@ def analyse(fragment: Fragment, dialect: str = "sqlite", *,
     return facts
 
 
-def _analyse(fragment: Fragment, dialect: str, facts: FragmentFacts) -> None:
+def _analyse(fragment: Fragment, dialect: str, facts: FragmentFacts, keep_trees: bool) -> None:
     d = Dialect.get_or_raise(dialect)
-    sql = fragment.sql
-    try:
-        tokens = d.tokenize(sql)
-    except TokenError as exc:
-        facts.errors.append(ParseProblem(f"cannot tokenize SQL: {_first_line(exc)}",
-                                         Span(0, max(1, len(sql)))))
-        return
-    except RecursionError:
-        facts.errors.append(ParseProblem("SQL nested too deeply to parse", Span(0, len(sql))))
+    for start, sql, tokens in _pieces(d, fragment.sql):
+        if start == 0:
+            _analyse_piece(d, sql, tokens, facts, fragment.placeholders, keep_trees)
+            continue
+        # A later piece is analysed on its own text, then moved into place.
+        end = start + len(sql)
+        placeholders = tuple(Span(p.start - start, p.end - start)
+                             for p in fragment.placeholders if p.end > start and p.start < end)
+        piece = FragmentFacts(facts.path, is_sql=False)
+        _analyse_piece(d, sql, tokens, piece, placeholders, keep_trees)
+        _move(piece, start, facts)
+
+
+def _analyse_piece(d: Dialect, sql: str, tokens: list[Token] | ParseProblem,
+                   facts: FragmentFacts, placeholders: tuple[Span, ...],
+                   keep_trees: bool) -> None:
+    if isinstance(tokens, ParseProblem):
+        facts.errors.append(tokens)
         return
     if _starts_with_replace(tokens):
         sql = _replace_as_insert(sql, tokens)
         tokens = d.tokenize(sql)
-    placeholders = fragment.placeholders
     for chunk in _split_statements(tokens):
-        _parse_statement(d, sql, chunk, facts, placeholders)
+        _parse_statement(d, sql, chunk, facts, placeholders, keep_trees)
+
+
+def _tokenize(d: Dialect, sql: str) -> list[Token] | ParseProblem:
+    try:
+        return d.tokenize(sql)
+    except TokenError as exc:
+        return ParseProblem(f"cannot tokenize SQL: {_first_line(exc)}", Span(0, max(1, len(sql))))
+    except RecursionError:
+        return ParseProblem("SQL nested too deeply to parse", Span(0, len(sql)))
+
+
+def _pieces(d: Dialect, sql: str) -> Iterator[tuple[int, str, list[Token] | ParseProblem]]:
+    """(offset, text, tokens) of statement-aligned pieces of ``sql``, in order.
+
+    A fragment up to `PIECE_CHARS` long is one piece.  A longer one (a dump)
+    is cut after a statement's ``;`` at the end of a line, so that only one
+    piece's tokens are alive at a time.  A cut is kept only if the text
+    before it tokenizes on its own and ends a statement there: a ``;`` at
+    the end of a line inside a string, a comment or a trigger body fails
+    that test (an unterminated string or comment does not tokenize), and
+    the piece grows to a later cut instead.
+    """
+    start = 0
+    while len(sql) - start > PIECE_CHARS:
+        cut = _statement_cut(d, sql, start)
+        if cut is None:
+            break
+        end, tokens = cut
+        yield start, sql[start:end], tokens
+        start = end
+    rest = sql[start:] if start else sql
+    yield start, rest, _tokenize(d, rest)
+
+
+def _statement_cut(d: Dialect, sql: str, start: int) -> tuple[int, list[Token]] | None:
+    want = start + PIECE_CHARS
+    while want < len(sql):
+        match = _LINE_END_AFTER_SEMICOLON.search(sql, want)
+        if match is None:
+            return None
+        end = match.end()
+        tokens = _tokenize(d, sql[start:end])
+        if isinstance(tokens, list) and tokens and _ends_statement(tokens):
+            return end, tokens
+        # Grow geometrically: retrying every line would tokenize quadratically.
+        want = start + 2 * (end - start)
+    return None
+
+
+def _ends_statement(tokens: list[Token]) -> bool:
+    """Whether the last token is a ``;`` that ends a statement (not one in a trigger body)."""
+    if tokens[-1].token_type != TokenType.SEMICOLON:
+        return False
+    chunks = _split_statements(tokens)
+    return not chunks or chunks[-1][-1] is not tokens[-1]
+
+
+def _move(piece: FragmentFacts, offset: int, facts: FragmentFacts) -> None:
+    """Add a piece's facts, analysed at offset 0, to ``facts`` at ``offset``."""
+    def shift(span: Span) -> Span:
+        return Span(span.start + offset, span.end + offset)
+
+    facts.tables.extend(t._replace(span=shift(t.span)) for t in piece.tables)
+    facts.errors.extend(e._replace(span=shift(e.span)) for e in piece.errors)
+    for statement in piece.statements:
+        statement.span = shift(statement.span)
+        statement.first_token = shift(statement.first_token)
+        if statement.tree is not None:
+            for node in statement.tree.walk():
+                meta = node.meta
+                if "start" in meta:
+                    meta["start"] += offset
+                    meta["end"] += offset
+        facts.statements.append(statement)
 
 
 # ---------------------------------------------------------------- statements
@@ -152,25 +247,34 @@ def _split_statements(tokens: list[Token]) -> list[list[Token]]:
 
 
 def _parse_statement(d: Dialect, sql: str, chunk: list[Token], facts: FragmentFacts,
-                     placeholders: tuple[Span, ...]) -> None:
+                     placeholders: tuple[Span, ...], keep_trees: bool = True) -> None:
     span = Span(chunk[0].start, chunk[-1].end + 1)
     if _is_trigger(chunk):
-        _parse_trigger(d, sql, chunk, facts, placeholders)
+        _parse_trigger(d, sql, chunk, facts, placeholders, keep_trees)
+        return
+    # Unparsed statements still yield the names after FROM/JOIN/INTO...
+    depth = _nesting(chunk)
+    if depth > MAX_NESTING:
+        facts.errors.append(ParseProblem(
+            f"SQL nested {depth} levels deep (limit {MAX_NESTING}); not parsed", span))
+        facts.tables.extend(_token_tables(chunk, placeholders))
         return
     try:
         trees = d.parser().parse(chunk, sql)
     except ParseError as exc:
-        facts.errors.append(_problem(sql, exc, span))
+        facts.errors.append(_problem(sql, exc, span, chunk))
         facts.tables.extend(_token_tables(chunk, placeholders))
         return
     except RecursionError:
         facts.errors.append(ParseProblem("SQL nested too deeply to parse", span))
+        facts.tables.extend(_token_tables(chunk, placeholders))
         return
     for tree in trees:
         if tree is None:
             continue
         facts.statements.append(Statement(statement_kind(tree, chunk), span,
-                                          Span(chunk[0].start, chunk[0].end + 1), tree))
+                                          Span(chunk[0].start, chunk[0].end + 1),
+                                          tree if keep_trees else None))
         if isinstance(tree, exp.Command):
             facts.tables.extend(_token_tables(chunk, placeholders))
         else:
@@ -178,7 +282,7 @@ def _parse_statement(d: Dialect, sql: str, chunk: list[Token], facts: FragmentFa
 
 
 def _parse_trigger(d: Dialect, sql: str, chunk: list[Token], facts: FragmentFacts,
-                   placeholders: tuple[Span, ...]) -> None:
+                   placeholders: tuple[Span, ...], keep_trees: bool) -> None:
     """``CREATE TRIGGER name ... ON table [...] BEGIN stmt; ... END``."""
     span = Span(chunk[0].start, chunk[-1].end + 1)
     facts.statements.append(Statement("create-trigger", span,
@@ -202,15 +306,26 @@ def _parse_trigger(d: Dialect, sql: str, chunk: list[Token], facts: FragmentFact
     for tok in body:
         if tok.token_type == TokenType.SEMICOLON:
             if current:
-                _parse_statement(d, sql, current, facts, placeholders)
+                _parse_statement(d, sql, current, facts, placeholders, keep_trees)
             current = []
         else:
             current.append(tok)
     if current:
-        _parse_statement(d, sql, current, facts, placeholders)
+        _parse_statement(d, sql, current, facts, placeholders, keep_trees)
 
 
-def _problem(sql: str, exc: ParseError, fallback: Span) -> ParseProblem:
+def _nesting(chunk: list[Token]) -> int:
+    depth = deepest = 0
+    for tok in chunk:
+        if tok.token_type in _OPENERS:
+            depth += 1
+            deepest = max(deepest, depth)
+        elif tok.token_type in _CLOSERS:
+            depth -= 1
+    return deepest
+
+
+def _problem(sql: str, exc: ParseError, fallback: Span, chunk: list[Token]) -> ParseProblem:
     message = _first_line(exc)
     if not exc.errors:
         return ParseProblem(message, fallback)
@@ -218,6 +333,13 @@ def _problem(sql: str, exc: ParseError, fallback: Span) -> ParseProblem:
     message = _clean(str(err.get("description") or message))
     highlight = str(err.get("highlight") or "")
     line, col = err.get("line"), err.get("col")
+    # The token sqlglot stopped at gives the offset directly: indexing the
+    # lines of the whole text for every error is quadratic in a broken dump.
+    for tok in chunk:
+        if tok.line == line and tok.col == col:
+            end = tok.end + 1
+            start = max(end - col, end - max(len(highlight), 1))
+            return ParseProblem(message, Span(start, end))
     if isinstance(line, int) and isinstance(col, int) and line >= 1:
         index = LineIndex(sql)
         if line <= index.line_count:

@@ -1,8 +1,10 @@
 """Open a database read-only and read its structure and rows.
 
 The only package that opens connections.  `open_database` dispatches on the
-``database:`` setting: a live SQLite file, or migrations replayed into a
-scratch in-memory database.  Every connection handed to rules is read-only;
+``database:`` setting: a live SQLite file, a PostgreSQL server
+(``postgresql://``, see `gatecheck.introspect.postgres`), or migrations
+replayed into a scratch database (in-memory SQLite, or a scratch database on
+the PostgreSQL server of ``replay_url``).  Every connection handed to rules is read-only;
 a database that does not exist is an error, never created.
 """
 
@@ -19,15 +21,20 @@ from gatecheck.errors import DatabaseError
 from gatecheck.model import Schema
 
 
+_QUERY_PASSWORD = re.compile(r"((?:^|[?&])password=)[^&#]*", re.IGNORECASE)
+
+
 def redact(url: str) -> str:
-    """The URL with any password replaced by ``***``: safe to print."""
+    """The URL with any password (``user:pw@`` or ``?password=``) as ``***``: safe to print."""
     try:
         parts = urlsplit(url)
         password = parts.password
     except ValueError:
-        return re.sub(r"//[^@/]*@", "//***@", url)
+        return _QUERY_PASSWORD.sub(r"\1***", re.sub(r"//[^@/]*@", "//***@", url))
+    if parts.query:
+        parts = parts._replace(query=_QUERY_PASSWORD.sub(r"\1***", parts.query))
     if password is None:
-        return url
+        return urlunsplit(parts)
     netloc = parts.netloc.rsplit("@", 1)[1]
     user = parts.username or ""
     return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
@@ -88,10 +95,17 @@ def open_database(spec: DatabaseSpec) -> Database:
         if url.startswith("sqlite:"):
             from gatecheck.introspect.sqlite import SQLiteDatabase
 
+            if spec.schemas:
+                raise DatabaseError("database › schemas: only PostgreSQL has schemas; "
+                                    f"{redact(url)} is a SQLite database")
             return SQLiteDatabase.open_file(sqlite_path(url, spec.base_dir), source=url)
+        from gatecheck.introspect import postgres
+
+        if postgres.is_postgres_url(url):
+            return postgres.PostgresDatabase.open(url, schemas=spec.schemas)
         scheme = url.split(":", 1)[0] if ":" in url else url
         raise DatabaseError(f"unsupported database URL scheme {scheme!r} in {redact(url)}; "
-                            "supported: sqlite:///path")
+                            "supported: sqlite:///path, postgresql://user@host/dbname")
     from gatecheck.introspect.migrations import replay
 
     return replay(spec)

@@ -1,5 +1,9 @@
 """Schema from migrations: replay ``.sql`` files into an in-memory SQLite.
 
+With ``replay_url`` they are replayed into a scratch database on that
+PostgreSQL server instead (`gatecheck.introspect.postgres.replay`); files
+are found and ordered here either way.
+
 Files are applied in natural order (``schema_v2`` before ``schema_v10``),
 statement by statement, so a failure can name the file and the line of the
 statement that failed.  The replay stops at the first failure; rules then
@@ -17,7 +21,7 @@ from pathlib import Path
 
 from gatecheck.config import DatabaseSpec
 from gatecheck.errors import DatabaseError
-from gatecheck.introspect import ReplayProblem
+from gatecheck.introspect import Database, ReplayProblem, redact
 
 _DIGITS = re.compile(r"(\d+)")
 
@@ -74,7 +78,7 @@ def apply_files(conn: sqlite3.Connection, files: list[Path],
     return None
 
 
-def replay(spec: DatabaseSpec) -> "SQLiteDatabase":
+def replay(spec: DatabaseSpec) -> "Database":
     from gatecheck.introspect.sqlite import SQLiteDatabase
 
     assert spec.migrations is not None
@@ -85,6 +89,16 @@ def replay(spec: DatabaseSpec) -> "SQLiteDatabase":
     missing = [p for p in spec.seed_data if not expand(p, spec.base_dir)]
     if missing:
         raise DatabaseError(f"database: no seed_data files match {missing[0]!r}")
+    if spec.replay_url is not None:
+        from gatecheck.introspect import postgres
+
+        if not postgres.is_postgres_url(spec.replay_url):
+            raise DatabaseError(f"database › replay_url: expected a postgresql:// server URL, "
+                                f"got {redact(spec.replay_url)}")
+        return postgres.replay(spec, files, seeds)
+    if spec.schemas:
+        raise DatabaseError("database › schemas: only PostgreSQL has schemas; migrations "
+                            "replay into SQLite unless replay_url names a PostgreSQL server")
     conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
     problem = apply_files(conn, files)
     if problem is None:
@@ -95,6 +109,3 @@ def replay(spec: DatabaseSpec) -> "SQLiteDatabase":
         db.problems.append(problem)
     return db
 
-
-if False:  # pragma: no cover
-    from gatecheck.introspect.sqlite import SQLiteDatabase

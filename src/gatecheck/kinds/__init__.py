@@ -81,3 +81,23 @@ def glob_match(name: str, patterns: Iterable[str]) -> str | None:
         if _glob(pattern).match(folded):
             return pattern
     return None
+
+
+def relation_match(name: str, patterns: Iterable[str]) -> str | None:
+    """`glob_match` for table and view names, which may be schema-qualified.
+
+    A PostgreSQL schema read from several schemas names tables ``app.tasks``;
+    a pattern without a dot (``*_legacy``) matches the name without its
+    schema, one with a dot (``app.*``) the qualified name.
+    """
+    patterns = tuple(patterns)
+    hit = glob_match(name, patterns)
+    if hit is None and "." in name:
+        hit = glob_match(name.rsplit(".", 1)[1], (p for p in patterns if "." not in p))
+    return hit
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """(schema, name) of ``app.tasks``; ("", name) when unqualified."""
+    schema, _, bare = name.rpartition(".")
+    return schema, bare

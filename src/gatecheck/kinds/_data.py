@@ -11,6 +11,8 @@ options, which are SQL by design and are parsed before they run.
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -135,8 +137,7 @@ def find_relation(schema: "Schema", name: str) -> tuple[str, tuple[str, ...]] | 
     table = schema.table(name)
     if table is not None:
         return table.name, tuple(c.name for c in table.columns)
-    folded = name.casefold()
-    view = next((v for v in schema.views if v.name.casefold() == folded), None)
+    view = schema.view(name)
     return None if view is None else (view.name, view.columns)
 
 
@@ -276,10 +277,23 @@ def read_only_problem(sql: str, dialect: str) -> str | None:
 
 
 def json_value(value: Any) -> Any:
-    """A database value as JSON can hold it (BLOBs become ``x'…'`` text)."""
+    """A database value as JSON can hold it.
+
+    BLOBs become ``X'…'`` text; PostgreSQL's richer types become what SQLite
+    would have stored: a whole ``numeric`` an int, others a float, dates and
+    times ISO text, UUIDs and anything else their text.
+    """
+    if value is None or isinstance(value, (str, bool, int, float, list, dict)):
+        return value
     if isinstance(value, (bytes, bytearray, memoryview)):
         return "X'" + bytes(value).hex() + "'"
-    return value
+    if isinstance(value, decimal.Decimal):
+        if value.is_finite() and value == value.to_integral_value():
+            return int(value)
+        return float(value)
+    if isinstance(value, (dt.date, dt.time)):  # datetime is a date
+        return value.isoformat()
+    return str(value)
 
 
 def sql_literal(value: Any, width: int = 60) -> str:
@@ -288,10 +302,10 @@ def sql_literal(value: Any, width: int = 60) -> str:
         return "NULL"
     if isinstance(value, (bytes, bytearray, memoryview)):
         text = "X'" + bytes(value).hex() + "'"
-    elif isinstance(value, str):
-        text = "'" + value.replace("'", "''") + "'"
     elif isinstance(value, list):
         return "(" + ", ".join(sql_literal(v, width) for v in value) + ")"
+    elif not isinstance(value, (bool, int, float, decimal.Decimal)):
+        text = "'" + str(json_value(value)).replace("'", "''") + "'"
     else:
         text = str(value)
     return text if len(text) <= width else text[:width - 1] + "…"

@@ -8,8 +8,12 @@ schema, and each qualified column ``t.col`` whose ``t`` resolves to a table
 column ``col``.  The column lists of ``INSERT INTO t (a, b)`` and the
 targets of ``UPDATE t SET a = ...`` are checked against ``t`` too.
 Unqualified columns elsewhere are not checked (which table they belong to
-is ambiguous), nor are CTE names, subquery aliases, SQLite's own
-``sqlite_*`` tables and tables of other schemas (``temp.x``).  A body
+is ambiguous), nor are CTE names, subquery aliases, the engine's own
+``sqlite_*``/``pg_*`` tables and tables of schemas not read (``temp.x``).
+View and trigger SQL is parsed in the database's dialect.  On PostgreSQL a
+trigger's SQL is its ``CREATE TRIGGER`` plus the body of its PL/pgSQL
+function, whose statements are checked like a SQLite trigger body's (a
+PostgreSQL view follows a renamed table, a function body does not).  A body
 sqlglot cannot parse is checked for the tables after FROM/JOIN/INTO/UPDATE
 only, and a trigger's ``WHEN`` condition is not read.  The finding's
 ``object`` is the view or trigger.
@@ -42,7 +46,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator
 
-from gatecheck.kinds import SCHEMA, Context, Emit, glob_match
+from gatecheck.kinds import SCHEMA, Context, Emit, relation_match
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -65,20 +69,23 @@ def check(ctx: Context, options: Options, emit: Emit) -> None:
     from gatecheck.sqlfacts import analyse, default_schemas
 
     schema = ctx.schema
-    known = {n.casefold() for n in schema.relation_names()}
-    default = default_schemas(ctx.dialect)
+    # View and trigger bodies are in the database's dialect, whatever the sources'.
+    dialect = schema.dialect
+    read = {s.casefold() for s in schema.schemas or default_schemas(dialect)}
     dependents = [("view", v.name, v.sql, None) for v in schema.views] + \
                  [("trigger", t.name, t.sql, t.table) for t in schema.triggers]
     for what, name, sql, owner in sorted(dependents, key=lambda d: d[1].casefold()):
-        if not sql or glob_match(name, options.except_):
+        if not sql or relation_match(name, options.except_):
             continue
-        facts = analyse(Fragment(f"<{what} {name}>", sql), ctx.dialect)
+        facts = analyse(Fragment(f"<{what} {name}>", sql), dialect)
         reported: set[str] = set()
         for ref in facts.tables:
-            if ref.schema is not None and ref.schema.casefold() not in default:
+            if ref.schema is not None and ref.schema.casefold() not in read:
                 continue  # another schema (temp, an attached database): not introspected
+            qualified = f"{ref.schema}.{ref.name}" if ref.schema is not None else ref.name
             folded = ref.name.casefold()
-            if folded in known or folded in reported or _internal(folded, ctx.dialect):
+            if schema.table(qualified) is not None or schema.view(qualified) is not None \
+                    or folded in reported or _internal(folded, dialect):
                 continue
             reported.add(folded)
             emit(f"{what} {name} references {ref.name}, which does not exist", obj=name)
@@ -91,7 +98,9 @@ def check(ctx: Context, options: Options, emit: Emit) -> None:
 
 
 def _internal(name: str, dialect: str) -> bool:
-    return dialect == "sqlite" and name.startswith("sqlite_")
+    """The engine's own catalog tables, never introspected."""
+    prefix = {"sqlite": "sqlite_", "postgres": "pg_"}.get(dialect)
+    return prefix is not None and name.startswith(prefix)
 
 
 def _column_refs(statements: list["Statement"], owner: str | None,

@@ -6,9 +6,13 @@ statement, SQL string literals in Python) and flags each place where a
 forbidden table is used *as a table*: after ``FROM``/``JOIN``, as the target
 of ``INSERT``/``UPDATE``/``DELETE``/``REPLACE``, in DDL, ``REFERENCES``, and
 inside trigger bodies.  Names match as the dialect compares identifiers:
-any letter case, quoted (``"task_sessions"``, backticks) or schema-qualified
-(``main.task_sessions``).  Never flagged: comments, docstrings, log or UI
-strings, string literals inside SQL (``WHERE name = 'task_sessions'``),
+any letter case, quoted (``"task_sessions"``, backticks) or qualified by a
+schema on the dialect's search path (``main.task_sessions`` in SQLite,
+``public.task_sessions`` with ``dialect: postgres``; ``app.task_sessions``
+is another table there, unless ``tables`` names it).  In PostgreSQL a quoted
+name keeps its case, so ``"Task_Sessions"`` is not ``task_sessions``.
+Never flagged: comments, docstrings, log or UI strings, string literals
+inside SQL (``WHERE name = 'task_sessions'``, dollar-quoted ``$$...$$``),
 longer identifiers (``task_sessions_legacy``, ``task_sessions_count``), a
 CTE that shadows the name, and tables named through an f-string placeholder.
 
@@ -41,6 +45,7 @@ a legitimate use into an excluded path (migrations).
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass, field
 
 from gatecheck.kinds import SOURCES, Context, Emit, glob_match
@@ -62,19 +67,34 @@ class Options:
 def check(ctx: Context, options: Options, emit: Emit) -> None:
     # Entries with a schema ("public.task_sessions") also match unqualified
     # references, since those resolve through the default schema.
+    from gatecheck.sqlfacts import default_schemas
+
     bare = tuple(t.rsplit(".", 1)[-1] for t in options.tables)
+    # An unqualified entry names the table its search path finds: a reference
+    # qualified by another schema (app.task_sessions on PostgreSQL, whose
+    # search path is public) is another table.  SQLite looks in temp first.
+    search = default_schemas(ctx.dialect) | ({"temp"} if ctx.dialect == "sqlite" else set())
+    postgres = ctx.dialect == "postgres"
     for facts in ctx.sources:
         if not facts.is_sql:
             continue
         for ref in facts.tables:
             if ref.dynamic:
                 continue
-            pattern = glob_match(ref.name, bare)
+            if postgres and ref.quoted and ref.name != ref.name.lower():
+                # PostgreSQL keeps the case of a quoted name: "Task_Sessions"
+                # is not task_sessions.
+                pattern = next((p for p in bare if fnmatch.fnmatchcase(ref.name, p)), None)
+            else:
+                pattern = glob_match(ref.name, bare)
             if pattern is None or glob_match(ref.name, options.except_):
                 continue
             qualified = options.tables[bare.index(pattern)]
-            if "." in qualified and ref.schema is not None and \
-                    ref.schema.casefold() != qualified.rsplit(".", 1)[0].casefold():
-                continue
+            if ref.schema is not None:
+                wanted = qualified.rsplit(".", 1)[0].casefold() if "." in qualified else None
+                if wanted is not None and ref.schema.casefold() != wanted:
+                    continue
+                if wanted is None and search and ref.schema.casefold() not in search:
+                    continue
             emit(f"references forbidden table {ref.name}", obj=ref.name, path=facts.path,
                  span=ref.span)

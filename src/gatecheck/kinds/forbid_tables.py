@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gatecheck.kinds import SCHEMA, Context, Emit, glob_match
+from gatecheck.kinds import SCHEMA, Context, Emit, relation_match
 
 KIND = "forbid-tables"
 NEEDS = frozenset({SCHEMA})
@@ -52,6 +52,6 @@ def check(ctx: Context, options: Options, emit: Emit) -> None:
     schema = ctx.schema
     relations = [(t.name, "table") for t in schema.tables] + [(v.name, "view") for v in schema.views]
     for name, what in sorted(relations, key=lambda r: r[0].casefold()):
-        pattern = glob_match(name, options.patterns)
-        if pattern and not glob_match(name, options.except_):
+        pattern = relation_match(name, options.patterns)
+        if pattern and not relation_match(name, options.except_):
             emit(f"{what} {name} matches forbidden pattern {pattern!r}", obj=name)

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gatecheck.kinds import SCHEMA, Context, Emit, glob_match
+from gatecheck.kinds import SCHEMA, Context, Emit, relation_match, split_name
 from gatecheck.kinds._data import column_object
 
 KIND = "foreign-keys-resolve"
@@ -55,9 +55,8 @@ class Options:
 
 def check(ctx: Context, options: Options, emit: Emit) -> None:
     schema = ctx.schema
-    views = {v.name.casefold() for v in schema.views}
     for table in sorted(schema.tables, key=lambda t: t.name.casefold()):
-        if glob_match(table.name, options.except_):
+        if relation_match(table.name, options.except_):
             continue
         for fk in table.foreign_keys:
             obj = column_object(table.name, fk.columns)
@@ -65,12 +64,16 @@ def check(ctx: Context, options: Options, emit: Emit) -> None:
                 else fk.ref_table
             head = f"foreign key {obj} references {ref}"
             target = schema.table(fk.ref_table)
+            namespace = split_name(fk.ref_table)[0].casefold()
+            if target is None and namespace and schema.schemas and \
+                    namespace not in {s.casefold() for s in schema.schemas}:
+                continue  # a table in a schema not read (PostgreSQL): nothing to check
             if target is None:
-                what = "is a view, not a table" if fk.ref_table.casefold() in views \
+                what = "is a view, not a table" if schema.view(fk.ref_table) is not None \
                     else "does not exist"
                 emit(f"{head}, which {what}", obj=obj)
                 continue
-            pattern = glob_match(target.name, options.archived)
+            pattern = relation_match(target.name, options.archived)
             if pattern is not None:
                 emit(f"{head}, an archived table (matches {pattern!r}); point it at the "
                      "live table", obj=obj)

@@ -71,7 +71,7 @@ import yaml
 
 from gatecheck.config import OptionError, scalar, type_name
 from gatecheck.errors import DatabaseError, GatecheckError
-from gatecheck.kinds import DATA, Context, Emit, glob_match
+from gatecheck.kinds import DATA, Context, Emit, relation_match, split_name
 from gatecheck.kinds._data import (DEFAULT_TIMEOUT_S, database_problem, read_only_problem,
                                    resolve_columns, sql_literal)
 
@@ -172,8 +172,8 @@ class _Archived:
 def check(ctx: Context, options: Options, emit: Emit) -> None:
     schema = ctx.schema
     names = sorted((t.name for t in schema.tables
-                    if glob_match(t.name, options.patterns)
-                    and not glob_match(t.name, options.except_)), key=str.casefold)
+                    if relation_match(t.name, options.patterns)
+                    and not relation_match(t.name, options.except_)), key=str.casefold)
     if not names:
         return
     now = today(options)
@@ -207,11 +207,14 @@ def _archive_date(ctx: Context, options: Options, record: tuple[str, str] | None
     table, column = record
     db = ctx.data
     sql = f"SELECT MAX({db.quote(column)}) FROM {db.quote(table)}"
-    params: list[str] = []
     where = options.record_where
     if where is not None:
-        params = [name] * where.count(_TABLE_PLACEHOLDER)
-        where = where.replace(_TABLE_PLACEHOLDER, "?" if db.dialect == "sqlite" else "%s")
+        # The name is bound as a string literal, not a parameter: SQLite and
+        # psycopg spell parameters differently, and psycopg would then read
+        # every % of a LIKE pattern as one.  Quotes are doubled, and both
+        # engines take backslashes in '...' literally.
+        bare = split_name(name)[1]  # app.x_legacy -> x_legacy: records name tables bare
+        where = where.replace(_TABLE_PLACEHOLDER, "'" + bare.replace("'", "''") + "'")
         sql += f" WHERE (\n{where}\n)"
     problem = read_only_problem(sql, db.dialect)
     if problem is not None:
@@ -219,7 +222,7 @@ def _archive_date(ctx: Context, options: Options, record: tuple[str, str] | None
              obj=name)
         return None
     try:
-        rows = db.query(sql, params, timeout_s=options.timeout_s).rows
+        rows = db.query(sql, timeout_s=options.timeout_s).rows
     except DatabaseError as exc:
         emit(f"cannot read the archive date of {name} from {table}.{column}: "
              f"{database_problem(exc)}", obj=name)

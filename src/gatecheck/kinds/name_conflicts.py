@@ -36,7 +36,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from gatecheck.kinds import SCHEMA, Context, Emit, glob_match
+from gatecheck.kinds import SCHEMA, Context, Emit, relation_match, split_name
 
 KIND = "name-conflicts"
 NEEDS = frozenset({SCHEMA})
@@ -69,12 +69,15 @@ def _singular(word: str) -> str:
 
 
 def check(ctx: Context, options: Options, emit: Emit) -> None:
-    groups: dict[str, list[str]] = defaultdict(list)
+    # Names conflict within one schema: app.sessions and public.session do not.
+    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
     for table in ctx.schema.tables:
-        if not glob_match(table.name, options.except_):
-            groups[stem(table.name, options.prefixes)].append(table.name)
-    for key in sorted(groups):
-        members = sorted(groups[key], key=str.casefold)
+        if not relation_match(table.name, options.except_):
+            namespace, bare = split_name(table.name)
+            groups[(namespace.casefold(), stem(bare, options.prefixes))].append(table.name)
+    for group in sorted(groups):
+        key = group[1]
+        members = sorted(groups[group], key=str.casefold)
         for name in members[1:]:
             emit(f"table {name} conflicts with {members[0]}: both normalise to {key!r}",
                  obj=name)

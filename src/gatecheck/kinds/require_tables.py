@@ -46,11 +46,10 @@ class Options:
 
 def check(ctx: Context, options: Options, emit: Emit) -> None:
     schema = ctx.schema
-    views = {v.name.casefold() for v in schema.views}
     for name in options.tables:
         if schema.table(name) is not None:
             continue
-        if name.casefold() in views:
+        if schema.view(name) is not None:
             emit(f"required table {name} is a view, not a table", obj=name)
         else:
             emit(f"required table {name} does not exist", obj=name)

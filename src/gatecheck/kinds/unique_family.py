@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gatecheck.kinds import SCHEMA, Context, Emit, glob_match
+from gatecheck.kinds import SCHEMA, Context, Emit, relation_match
 
 KIND = "unique-family"
 NEEDS = frozenset({SCHEMA})
@@ -55,12 +55,12 @@ def check(ctx: Context, options: Options, emit: Emit) -> None:
     names = sorted((t.name for t in ctx.schema.tables), key=str.casefold)
     for pattern in options.patterns:
         family = [n for n in names
-                  if glob_match(n, (pattern,)) and not glob_match(n, options.except_)]
+                  if relation_match(n, (pattern,)) and not relation_match(n, options.except_)]
         listing = ", ".join(family)
         if options.canonical is not None:
-            canonical = options.canonical.casefold()
+            canonical = ctx.schema.table(options.canonical)
             for name in family:
-                if name.casefold() != canonical:
+                if canonical is None or name != canonical.name:
                     emit(f"table {name} duplicates the {pattern!r} family; only "
                          f"{options.canonical} may exist (live: {listing})", obj=name)
         elif len(family) > 1:

@@ -1,0 +1,602 @@
+"""PostgreSQL introspection and bounded, read-only queries (psycopg 3).
+
+Every session gatecheck opens on a user's server starts with
+``default_transaction_read_only=on`` and a ``statement_timeout``, both set
+as connection options, so even the catalog queries run in read-only
+transactions; each data query then sets its own rule's time limit.  The
+schema comes from five bulk queries on ``pg_catalog`` (relations with the
+SQL of views, columns with primary-key positions, foreign keys, indexes,
+triggers), whatever the number of tables: never one query per table.
+
+Names follow PostgreSQL: unquoted identifiers were folded to lower case when
+they were created, so the catalogs hold what lookups compare with; quoted
+names keep their case.  ``schemas`` (default ``public``) says which schemas
+are read; it also becomes the session's ``search_path``, so unqualified
+names in ``query:``/``where:`` SQL resolve to them, first one first.  When
+more than one schema is read, every name is qualified (``app.tasks``).
+
+Schema from migrations (``database: {migrations: ..., replay_url: ...}``)
+creates a uniquely named scratch database on the ``replay_url`` server,
+replays the files into it statement by statement, checks it read-only like
+a live one and drops it on `PostgresDatabase.close`, on any failure while
+building it, on Ctrl-C and on SIGTERM.
+
+psycopg is imported lazily: SQLite users need not install it (the
+``gatecheck[postgres]`` extra does).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import re
+import secrets
+import signal
+from collections import defaultdict
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+
+from gatecheck.config import DatabaseSpec
+from gatecheck.errors import DatabaseError
+from gatecheck.introspect import QueryResult, ReplayProblem, redact
+from gatecheck.model import Column, ForeignKey, Index, Schema, Table, Trigger, View
+
+if TYPE_CHECKING:
+    import psycopg
+
+SCHEMES = ("postgresql", "postgres")
+DEFAULT_SCHEMAS = ("public",)
+#: Seconds to wait for the server to answer a connection, unless the URL says.
+CONNECT_TIMEOUT_S = 10
+#: Time limit of each catalog query, in seconds.
+INTROSPECTION_TIMEOUT_S = 60.0
+#: Prefix of the scratch databases a migrations replay creates.
+SCRATCH_PREFIX = "gatecheck_replay_"
+
+# ---------------------------------------------------------------- catalog queries
+# Each takes the schema names as its one parameter.  Partitions are left out
+# (their parent stands for them), and so are the catalogs' own relations.
+
+_RELATIONS = """
+SELECT c.oid, n.nspname, c.relname, c.relkind,
+       CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END
+FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'p', 'f', 'v', 'm') AND NOT c.relispartition
+ORDER BY n.nspname, c.relname
+"""
+_COLUMNS = """
+SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+       pg_get_expr(d.adbin, d.adrelid), COALESCE(array_position(pk.conkey, a.attnum), 0)
+FROM pg_attribute AS a
+JOIN pg_class AS c ON c.oid = a.attrelid
+JOIN pg_namespace AS n ON n.oid = c.relnamespace
+LEFT JOIN pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+LEFT JOIN pg_constraint AS pk ON pk.conrelid = a.attrelid AND pk.contype = 'p'
+WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'p', 'f', 'v', 'm')
+  AND NOT c.relispartition AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attrelid, a.attnum
+"""
+_FOREIGN_KEYS = """
+SELECT k.conrelid, k.conname, fn.nspname, fc.relname, a.attname, fa.attname,
+       k.confupdtype, k.confdeltype
+FROM pg_constraint AS k
+JOIN pg_class AS c ON c.oid = k.conrelid
+JOIN pg_namespace AS n ON n.oid = c.relnamespace
+JOIN pg_class AS fc ON fc.oid = k.confrelid
+JOIN pg_namespace AS fn ON fn.oid = fc.relnamespace
+CROSS JOIN LATERAL unnest(k.conkey, k.confkey) WITH ORDINALITY AS p(attnum, fattnum, ord)
+JOIN pg_attribute AS a ON a.attrelid = k.conrelid AND a.attnum = p.attnum
+JOIN pg_attribute AS fa ON fa.attrelid = k.confrelid AND fa.attnum = p.fattnum
+WHERE k.contype = 'f' AND n.nspname = ANY(%s) AND NOT c.relispartition
+  AND k.conparentid = 0
+ORDER BY k.conrelid, k.conname, p.ord
+"""
+_INDEXES = """
+SELECT i.indrelid, ic.relname, i.indisunique, i.indisprimary, k.contype, p.ord,
+       CASE WHEN p.attnum = 0 THEN pg_get_indexdef(i.indexrelid, p.ord::int, true)
+            ELSE a.attname END
+FROM pg_index AS i
+JOIN pg_class AS ic ON ic.oid = i.indexrelid
+JOIN pg_class AS c ON c.oid = i.indrelid
+JOIN pg_namespace AS n ON n.oid = c.relnamespace
+CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS p(attnum, ord)
+LEFT JOIN pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = p.attnum
+LEFT JOIN pg_constraint AS k ON k.conindid = i.indexrelid AND k.conrelid = i.indrelid
+                            AND k.contype IN ('p', 'u')
+WHERE n.nspname = ANY(%s) AND NOT c.relispartition AND p.ord <= i.indnkeyatts
+ORDER BY i.indrelid, ic.relname, p.ord
+"""
+_TRIGGERS = """
+SELECT t.tgrelid, t.tgname, pg_get_triggerdef(t.oid, true), l.lanname, p.prosrc
+FROM pg_trigger AS t
+JOIN pg_class AS c ON c.oid = t.tgrelid
+JOIN pg_namespace AS n ON n.oid = c.relnamespace
+JOIN pg_proc AS p ON p.oid = t.tgfoid
+JOIN pg_language AS l ON l.oid = p.prolang
+WHERE n.nspname = ANY(%s) AND NOT t.tgisinternal
+ORDER BY t.tgrelid, t.tgname
+"""
+
+_FK_ACTIONS = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL",
+               "d": "SET DEFAULT"}
+_DECLARE = re.compile(r"^\s*DECLARE\b.*?(?=\bBEGIN\b)", re.IGNORECASE | re.DOTALL)
+
+
+def _driver() -> Any:
+    """The psycopg module, or a `DatabaseError` saying how to install it."""
+    try:
+        import psycopg
+    except ImportError:
+        raise DatabaseError("PostgreSQL support needs the psycopg driver, which is not "
+                            "installed: pip install 'gatecheck[postgres]'") from None
+    return psycopg
+
+
+def is_postgres_url(url: str) -> bool:
+    return url.split(":", 1)[0].lower() in SCHEMES
+
+
+# ---------------------------------------------------------------- connections
+
+
+def _conninfo(url: str) -> dict[str, Any]:
+    psycopg = _driver()
+    try:
+        return dict(psycopg.conninfo.conninfo_to_dict(url))
+    except psycopg.Error as exc:
+        raise DatabaseError(f"invalid PostgreSQL URL {redact(url)}: "
+                            f"{_one_line(str(exc), url)}") from None
+
+
+def _options(params: dict[str, Any], *, read_only: bool, schemas: Sequence[str]) -> str:
+    """libpq ``options``: the URL's own, then gatecheck's session settings."""
+    settings = [f"statement_timeout={int(INTROSPECTION_TIMEOUT_S * 1000)}"]
+    if read_only:
+        settings.insert(0, "default_transaction_read_only=on")
+    if schemas:
+        path = ",".join('"' + s.replace('"', '""') + '"' for s in schemas)
+        settings.append(f"search_path={path}")
+    # In libpq's options a backslash escapes a space (and itself).
+    ours = " ".join("-c " + s.replace("\\", "\\\\").replace(" ", "\\ ") for s in settings)
+    own = str(params.get("options") or "").strip()
+    return f"{own} {ours}" if own else ours
+
+
+def connect(url: str, *, read_only: bool = True, schemas: Sequence[str] = (),
+            dbname: str | None = None) -> "psycopg.Connection[Any]":
+    """An autocommit connection; read-only unless a scratch database is being built."""
+    driver = _driver()
+    params = _conninfo(url)
+    params["options"] = _options(params, read_only=read_only, schemas=schemas)
+    params.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
+    params.setdefault("application_name", "gatecheck")
+    if dbname is not None:
+        params["dbname"] = dbname
+    try:
+        conn: "psycopg.Connection[Any]" = driver.connect(autocommit=True, **params)
+        return conn
+    except driver.Error as exc:
+        raise DatabaseError(f"cannot connect to PostgreSQL at {_where(url, dbname)}: "
+                            f"{_one_line(str(exc), url)}") from None
+
+
+def _where(url: str, dbname: str | None = None) -> str:
+    shown = redact(url)
+    if dbname is None:
+        return shown
+    return f"{shown} (database {dbname})"
+
+
+def _one_line(message: str, url: str) -> str:
+    """libpq's multi-line message as one line, with no secret of ``url`` in it."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    text = "; ".join(lines) or "unknown error"
+    text = re.sub(r"^connection failed:\s*", "", text)
+    text = re.sub(r"\s+", " ", text)
+    for secret in _secrets(url):
+        text = text.replace(secret, "***")
+    return text
+
+
+def _secrets(url: str) -> list[str]:
+    """The password of ``url`` (as written and decoded), never to be printed."""
+    from urllib.parse import unquote, urlsplit
+
+    found: list[str] = []
+    try:
+        parts = urlsplit(url)
+        if parts.password:
+            found += [parts.password, unquote(parts.password)]
+    except ValueError:
+        pass
+    for match in re.finditer(r"(?:^|[?&])password=([^&]*)", url.split("?", 1)[-1]):
+        found += [match.group(1), unquote(match.group(1))]
+    return sorted({s for s in found if len(s) >= 3}, key=len, reverse=True)
+
+
+# ---------------------------------------------------------------- the handle
+
+
+class PostgresDatabase:
+    """A read-only PostgreSQL session: schema introspection and bounded queries."""
+
+    dialect = "postgres"
+
+    def __init__(self, conn: "psycopg.Connection[Any]", *, source: str,
+                 schemas: Sequence[str] = DEFAULT_SCHEMAS, secrets: Sequence[str] = (),
+                 on_close: Callable[[], None] | None = None) -> None:
+        self.conn = conn
+        self.source = source
+        self.schemas = tuple(schemas)
+        self.problems: list[ReplayProblem] = []
+        self._schema: Schema | None = None
+        self._secrets = tuple(secrets)
+        self._on_close = on_close
+        #: Stored name -> (schema, relation) of every relation, to quote qualified names.
+        self._relations: dict[str, tuple[str, str]] = {}
+
+    @classmethod
+    def open(cls, url: str, *, schemas: Sequence[str] = ()) -> "PostgresDatabase":
+        schemas = tuple(schemas) or DEFAULT_SCHEMAS
+        conn = connect(url, schemas=schemas)
+        return cls(conn, source=redact(url), schemas=schemas, secrets=_secrets(url))
+
+    # -- schema
+
+    def schema(self) -> Schema:
+        if self._schema is None:
+            psycopg = _driver()
+            try:
+                self._schema = self._read_schema()
+            except psycopg.Error as exc:
+                raise DatabaseError(f"cannot read the schema of {self.source}: "
+                                    f"{self._message(exc)}") from None
+        return self._schema
+
+    def _read_schema(self) -> Schema:
+        names = list(self.schemas)
+        # One snapshot for all five queries: a migration committing meanwhile
+        # cannot leave a foreign key without its table.
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            self._begin(cur, INTROSPECTION_TIMEOUT_S, "ISOLATION LEVEL REPEATABLE READ, ")
+            relations = cur.execute(_RELATIONS, (names,)).fetchall()
+            columns = _columns(cur.execute(_COLUMNS, (names,)).fetchall())
+            fks = _foreign_keys(cur.execute(_FOREIGN_KEYS, (names,)).fetchall(), self._name)
+            indexes = _indexes(cur.execute(_INDEXES, (names,)).fetchall())
+            trigger_rows = cur.execute(_TRIGGERS, (names,)).fetchall()
+        tables, views = [], []
+        owners: dict[int, str] = {}
+        for oid, nspname, relname, relkind, viewdef in relations:
+            name = self._name(nspname, relname)
+            self._relations[name] = (nspname, relname)
+            owners[oid] = name
+            if relkind in ("v", "m"):
+                keyword = "MATERIALIZED VIEW" if relkind == "m" else "VIEW"
+                sql = f"CREATE {keyword} {_quote_ident(relname)} AS\n{viewdef}" \
+                    if viewdef is not None else None
+                views.append(View(name=name, sql=sql,
+                                  columns=tuple(c.name for c in columns.get(oid, ()))))
+            else:
+                tables.append(Table(name=name, columns=tuple(columns.get(oid, ())),
+                                    foreign_keys=tuple(fks.get(oid, ())),
+                                    indexes=tuple(indexes.get(oid, ())), sql=None))
+        triggers = []
+        for relid, tgname, definition, language, body in trigger_rows:
+            owner = owners.get(relid)
+            if owner is None:
+                continue  # on a partition: its parent's trigger stands for it
+            namespace = self._relations[owner][0]
+            triggers.append(Trigger(name=self._name(namespace, tgname), table=owner,
+                                    sql=_trigger_sql(definition, language, body)))
+        key = str.casefold
+        return Schema(tables=tuple(sorted(tables, key=lambda t: (key(t.name), t.name))),
+                      views=tuple(sorted(views, key=lambda v: (key(v.name), v.name))),
+                      triggers=tuple(sorted(triggers, key=lambda g: (key(g.name), g.name))),
+                      source=self.source, dialect=self.dialect,
+                      schemas=self.schemas)
+
+    def _name(self, namespace: str, name: str) -> str:
+        """A relation's name in the schema: qualified when several schemas are read."""
+        if len(self.schemas) > 1 or namespace not in self.schemas:
+            return f"{namespace}.{name}"
+        return name
+
+    # -- queries
+
+    def query(self, sql: str, params: Sequence[Any] = (), *, timeout_s: float = 10.0,
+              limit: int | None = None) -> QueryResult:
+        """One read-only statement under ``statement_timeout``.
+
+        ``params`` use psycopg's ``%s`` placeholders; without params the SQL
+        is sent as written (a ``%`` needs no escaping).  With ``limit``, rows
+        come through a server-side cursor, so a query returning millions of
+        rows transfers only the first ``limit``.
+        """
+        psycopg = _driver()
+        args = tuple(params) if params else None
+        try:
+            with self.conn.transaction():
+                with self.conn.cursor() as cur:
+                    self._begin(cur, timeout_s)
+                    if limit is None:
+                        cur.execute(sql, args)
+                        rows = cur.fetchall() if cur.description else []
+                        columns = tuple(d.name for d in cur.description or ())
+                if limit is not None:
+                    with self.conn.cursor(name=f"gatecheck_{secrets.token_hex(4)}") as named:
+                        named.execute(sql, args)
+                        rows = named.fetchmany(limit)
+                        columns = tuple(d.name for d in named.description or ())
+        except psycopg.errors.QueryCanceled:
+            raise DatabaseError(f"query exceeded its time limit of {timeout_s:g} s") from None
+        except psycopg.Error as exc:
+            raise DatabaseError(self._message(exc)) from None
+        return QueryResult(columns, [tuple(r) for r in rows])
+
+    @staticmethod
+    def _begin(cur: Any, timeout_s: float, isolation: str = "") -> None:
+        """Make the transaction just begun read-only and bounded, whatever came before.
+
+        The session is already read-only by default, but a SELECT can call
+        ``set_config('default_transaction_read_only', 'off', false)``; stating
+        READ ONLY per transaction (which no function can undo inside it) and a
+        local time limit keeps one rule's query from loosening the next's.
+        """
+        ms = max(1, int(timeout_s * 1000))
+        cur.execute(f"SET TRANSACTION {isolation}READ ONLY; SET LOCAL statement_timeout = {ms}")
+
+    def _message(self, exc: Exception) -> str:
+        text = re.sub(r"\s+", " ", str(exc).strip().splitlines()[0] if str(exc).strip()
+                      else type(exc).__name__)
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def quote(self, name: str) -> str:
+        relation = self._relations.get(name)
+        if relation is not None and name != relation[1]:
+            return f"{_quote_ident(relation[0])}.{_quote_ident(relation[1])}"
+        return _quote_ident(name)
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        finally:
+            if self._on_close is not None:
+                on_close, self._on_close = self._on_close, None
+                on_close()
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _trigger_sql(definition: str, language: str, body: str | None) -> str:
+    """``CREATE TRIGGER ...``, plus its PL/pgSQL function's body for dependents-resolve.
+
+    PostgreSQL keeps a trigger's statements in its function, as text that a
+    rename does not update; appended as ``BEGIN ... END`` they are checked the
+    way a SQLite trigger body is (``NEW``/``OLD`` resolve to the table).
+    """
+    if language != "plpgsql" or not body:
+        return definition
+    block = _DECLARE.sub("", body).strip().rstrip(";").strip()
+    if not block.upper().startswith("BEGIN"):
+        block = f"BEGIN\n{block}\nEND"
+    return f"{definition}\n{block};"
+
+
+def _columns(rows: list[Any]) -> dict[int, list[Column]]:
+    out: dict[int, list[Column]] = defaultdict(list)
+    for relid, name, type_, not_null, default, pk in rows:
+        out[relid].append(Column(name=name, type=type_ or "", not_null=bool(not_null),
+                                 default=default, primary_key=int(pk or 0)))
+    return out
+
+
+def _foreign_keys(rows: list[Any],
+                  name: Callable[[str, str], str]) -> dict[int, list[ForeignKey]]:
+    grouped: dict[tuple[int, str], list[Any]] = defaultdict(list)
+    for row in rows:
+        grouped[(row[0], row[1])].append(row)
+    out: dict[int, list[ForeignKey]] = defaultdict(list)
+    for (relid, _), parts in grouped.items():
+        first = parts[0]
+        out[relid].append(ForeignKey(columns=tuple(p[4] for p in parts),
+                                     ref_table=name(first[2], first[3]),
+                                     ref_columns=tuple(p[5] for p in parts),
+                                     on_update=_FK_ACTIONS.get(first[6], ""),
+                                     on_delete=_FK_ACTIONS.get(first[7], "")))
+    return out
+
+
+def _indexes(rows: list[Any]) -> dict[int, list[Index]]:
+    grouped: dict[tuple[int, str], list[Any]] = defaultdict(list)
+    for row in rows:
+        grouped[(row[0], row[1])].append(row)
+    out: dict[int, list[Index]] = defaultdict(list)
+    for (relid, index), parts in grouped.items():
+        first = parts[0]
+        origin = "pk" if first[3] else "u" if first[4] == "u" else "c"
+        out[relid].append(Index(name=index, columns=tuple(p[6] or "" for p in parts),
+                                unique=bool(first[2]), origin=origin))
+    return out
+
+
+# ---------------------------------------------------------------- migrations replay
+
+
+def statements(script: str) -> list[tuple[int, str]]:
+    """(1-based line, text) of each statement, split on top-level ``;``.
+
+    sqlglot's PostgreSQL tokenizer knows dollar quoting, ``E''`` strings and
+    nested comments, so a function body's ``;`` does not split it.  A file
+    it cannot tokenize runs whole (one statement at line 1).
+    """
+    from sqlglot.dialects.dialect import Dialect
+    from sqlglot.errors import TokenError
+    from sqlglot import TokenType
+
+    try:
+        tokens = Dialect.get_or_raise("postgres").tokenize(script)
+    except (TokenError, RecursionError):
+        return [(1, script)] if script.strip() else []
+    out: list[tuple[int, str]] = []
+    start: int | None = None
+    for tok in tokens:
+        if tok.token_type == TokenType.SEMICOLON:
+            if start is not None:
+                out.append((script.count("\n", 0, start) + 1, script[start:tok.end + 1]))
+            start = None
+        elif start is None:
+            start = tok.start
+    if start is not None:
+        out.append((script.count("\n", 0, start) + 1, script[start:]))
+    return out
+
+
+def _apply(conn: "psycopg.Connection[Any]", files: list[Path], url: str) -> ReplayProblem | None:
+    psycopg = _driver()
+    for path in files:
+        try:
+            script = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            return ReplayProblem(path, 1, f"cannot read migration: {exc}")
+        for line, sql in statements(script):
+            try:
+                conn.execute(sql)  # no params: sent as written, several statements allowed
+            except psycopg.Error as exc:
+                return ReplayProblem(path, line, f"migration failed: {_one_line(str(exc), url)}")
+    return None
+
+
+class _Scratch:
+    """A scratch database on the replay server, dropped exactly once."""
+
+    def __init__(self, url: str, name: str) -> None:
+        self.url = url
+        self.name = name
+        self.admin: "psycopg.Connection[Any] | None" = None
+        self.created = False
+        self.dropped = False
+
+    def create(self) -> None:
+        self.admin = connect(self.url, read_only=False)
+        try:
+            # template0: a pristine database, whatever was added to template1.
+            self.admin.execute(f"CREATE DATABASE {_quote_ident(self.name)} TEMPLATE template0")
+        except _driver().Error as exc:
+            raise DatabaseError(f"cannot create the scratch database {self.name} on "
+                                f"{redact(self.url)}: {_one_line(str(exc), self.url)}") from None
+        self.created = True
+
+    def drop(self) -> None:
+        if self.dropped:
+            return
+        self.dropped = True
+        with _signals_blocked():
+            try:
+                if self.created:
+                    self._drop()
+            finally:
+                if self.admin is not None:
+                    self.admin.close()
+                _LIVE.discard(self)
+                _restore_sigterm()
+
+    def _drop(self) -> None:
+        psycopg = _driver()
+        admin = self.admin
+        try:
+            if admin is None or admin.closed:
+                admin = self.admin = connect(self.url, read_only=False)
+            # WITH (FORCE) (PostgreSQL 13+) ends any session still on it.
+            force = " WITH (FORCE)" if admin.info.server_version >= 130000 else ""
+            admin.execute(f"DROP DATABASE IF EXISTS {_quote_ident(self.name)}{force}")
+        except (psycopg.Error, DatabaseError) as exc:
+            text = exc.message if isinstance(exc, DatabaseError) else \
+                _one_line(str(exc), self.url)
+            raise DatabaseError(f"could not drop the scratch database {self.name} on "
+                                f"{redact(self.url)}: {text}; drop it by hand") from None
+
+
+#: Scratch databases not yet dropped: the SIGTERM and exit handlers drop them.
+_LIVE: set[_Scratch] = set()
+_previous_sigterm: Any = None
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    # Unwinds like Ctrl-C, so every finally (and PostgresDatabase.close) runs.
+    raise SystemExit(128 + signum)
+
+
+def _install_sigterm() -> None:
+    global _previous_sigterm
+    if _previous_sigterm is not None:
+        return
+    try:
+        _previous_sigterm = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread: the exit handler still drops it
+        _previous_sigterm = None
+
+
+def _restore_sigterm() -> None:
+    global _previous_sigterm
+    if _LIVE or _previous_sigterm is None:
+        return
+    try:
+        signal.signal(signal.SIGTERM, _previous_sigterm)
+    except ValueError:
+        pass
+    _previous_sigterm = None
+
+
+@contextmanager
+def _signals_blocked() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM while dropping, so a second Ctrl-C cannot cut the drop short."""
+    mask = getattr(signal, "pthread_sigmask", None)
+    if mask is None:
+        yield
+        return
+    old = mask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        mask(signal.SIG_SETMASK, old)
+
+
+@atexit.register
+def _drop_leftovers() -> None:
+    for scratch in list(_LIVE):
+        try:
+            scratch.drop()
+        except DatabaseError:
+            pass
+
+
+def replay(spec: DatabaseSpec, files: list[Path], seeds: list[Path]) -> PostgresDatabase:
+    """Build a scratch database from ``files`` (then ``seeds``) and open it read-only."""
+    assert spec.replay_url is not None
+    url = spec.replay_url
+    schemas = spec.schemas or DEFAULT_SCHEMAS
+    name = f"{SCRATCH_PREFIX}{os.getpid()}_{secrets.token_hex(4)}"
+    scratch = _Scratch(url, name)
+    _LIVE.add(scratch)
+    _install_sigterm()
+    try:
+        scratch.create()
+        builder = connect(url, read_only=False, dbname=name)
+        try:
+            problem = _apply(builder, files, url) or _apply(builder, seeds, url)
+        finally:
+            builder.close()
+        conn = connect(url, schemas=schemas, dbname=name)
+    except BaseException:
+        scratch.drop()
+        raise
+    db = PostgresDatabase(conn, source=f"migrations:{spec.migrations}", schemas=schemas,
+                          secrets=_secrets(url), on_close=scratch.drop)
+    if problem is not None:
+        db.problems.append(problem)
+    return db
