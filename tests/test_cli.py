@@ -220,3 +220,17 @@ def test_rules_yaml_wins_over_pyproject(tmp_path: Path) -> None:
                           "rules.yaml": RULES})
     run = gatecheck("rules", cwd=tmp_path)
     assert "no-webui" in run.stdout
+
+
+def test_warm_run_never_imports_sqlglot(tmp_path: Path) -> None:
+    """A run served from the cache must not pay for importing sqlglot (~60 ms)."""
+    import subprocess
+    import sys
+    project(tmp_path, sql="SELECT id FROM task_sessions;\n")
+    cmd = [sys.executable, "-X", "importtime", "-m", "gatecheck", "run", "--select",
+           "no-task-sessions"]
+    subprocess.run(cmd, cwd=tmp_path, capture_output=True, check=False)  # fills the cache
+    warm = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert warm.returncode == 1, warm.stderr
+    assert "app/q.sql:1:16: no-task-sessions" in warm.stdout
+    assert "sqlglot" not in warm.stderr

@@ -67,3 +67,20 @@ class FragmentFacts:
         if self.fragment is None:
             raise ValueError("fragment not kept: analyse with keep_trees=True")
         return self.fragment.file_span(sql_span)
+
+
+# Identifier rules of the dialects, here rather than in sqlfacts so that rules
+# applying them to cached facts never import sqlglot.
+_DEFAULT_SCHEMAS = {"sqlite": {"main"}, "postgres": {"public"}}
+
+
+def table_key(ref: TableRef, dialect: str) -> str:
+    """The name a table reference compares by, as the dialect folds identifiers."""
+    if dialect == "postgres" and ref.quoted:
+        return ref.name
+    return ref.name.casefold() if dialect != "postgres" else ref.name.lower()
+
+
+def default_schemas(dialect: str) -> set[str]:
+    """Schemas an unqualified name resolves to (``main``; ``public``)."""
+    return _DEFAULT_SCHEMAS.get(dialect, set())

@@ -50,11 +50,13 @@ class LineIndex:
 
     __slots__ = ("_starts", "_length")
 
+    _starts: "Sequence[int]"
+
     @classmethod
     def from_starts(cls, starts: "Sequence[int]", length: int) -> "LineIndex":
         """Rebuild from `starts` (cached with a file's facts) without the text."""
         index = cls.__new__(cls)
-        index._starts = list(starts)
+        index._starts = starts  # an array from the cache: bisect works on it as is
         index._length = length
         return index
 
@@ -63,7 +65,8 @@ class LineIndex:
         """The line starts, compact, for caching."""
         from array import array
 
-        return array("L", self._starts)
+        # 4 bytes a line: the cache holds the line starts of every file with SQL.
+        return array("I", self._starts)
 
     def __init__(self, text: str) -> None:
         if "\r" in text:

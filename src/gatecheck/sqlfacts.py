@@ -29,7 +29,14 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokenizer_core import Token, TokenType
 
 from gatecheck.extract import Fragment
-from gatecheck.facts import FragmentFacts, ParseProblem, Statement, TableRef
+from gatecheck.facts import (
+    FragmentFacts,
+    ParseProblem,
+    Statement,
+    TableRef,
+    default_schemas,
+    table_key,
+)
 from gatecheck.positions import LineIndex, Span
 
 # sqlglot logs a warning for every statement it falls back to a Command on.
@@ -47,7 +54,6 @@ _LOOKS_LIKE_SQL = re.compile(
     re.IGNORECASE | re.DOTALL | re.VERBOSE,
 )
 
-_DEFAULT_SCHEMAS = {"sqlite": {"main"}, "postgres": {"public"}}
 
 #: A longer fragment (a dump-sized ``.sql`` file, a huge literal) is tokenized
 #: and parsed a piece at a time: a token costs about 200 bytes, so tokenizing
@@ -514,17 +520,6 @@ def statement_kind(tree: exp.Expr, chunk: list[Token] | None = None) -> str:
     if isinstance(tree, exp.Command):
         return str(tree.this or "command").lower().split()[0] if tree.this else "command"
     return type(tree).__name__.lower()
-
-
-def table_key(ref: TableRef, dialect: str) -> str:
-    """The name a table reference compares by, as the dialect folds identifiers."""
-    if dialect == "postgres" and ref.quoted:
-        return ref.name
-    return ref.name.casefold() if dialect != "postgres" else ref.name.lower()
-
-
-def default_schemas(dialect: str) -> set[str]:
-    return _DEFAULT_SCHEMAS.get(dialect, set())
 
 
 __all__ = ["FragmentFacts", "ParseProblem", "Statement", "TableRef", "analyse",

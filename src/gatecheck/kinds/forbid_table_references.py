@@ -67,7 +67,7 @@ class Options:
 def check(ctx: Context, options: Options, emit: Emit) -> None:
     # Entries with a schema ("public.task_sessions") also match unqualified
     # references, since those resolve through the default schema.
-    from gatecheck.sqlfacts import default_schemas
+    from gatecheck.facts import default_schemas
 
     bare = tuple(t.rsplit(".", 1)[-1] for t in options.tables)
     # An unqualified entry names the table its search path finds: a reference

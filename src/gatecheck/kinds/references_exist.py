@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 
     from gatecheck.model import Schema
     from gatecheck.positions import Span
-    from gatecheck.sqlfacts import FragmentFacts
+    from gatecheck.facts import FragmentFacts
 
 KIND = "references-exist"
 NEEDS = frozenset({SOURCES, SCHEMA})
@@ -67,7 +67,7 @@ def needs(options: Options) -> frozenset[str]:
 
 
 def check(ctx: Context, options: Options, emit: Emit) -> None:
-    from gatecheck.sqlfacts import default_schemas
+    from gatecheck.facts import default_schemas
 
     schema = ctx.schema
     local_schemas = {s.casefold() for s in schema.schemas or default_schemas(ctx.dialect)} | \
