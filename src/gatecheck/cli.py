@@ -118,12 +118,23 @@ def _ids(values: tuple[str, ...]) -> set[str]:
     return {i.strip() for v in values for i in v.split(",") if i.strip()}
 
 
+def _db_spec(db_url: str, schemas: tuple[str, ...] = ()) -> Any:
+    """The `DatabaseSpec` of a ``--db`` URL: ``${ENV}`` expanded, paths relative to the CWD."""
+    from gatecheck.config import DatabaseSpec, expand_env
+
+    try:
+        url = expand_env(db_url)
+    except KeyError as exc:
+        raise GatecheckError(f"--db: environment variable {exc.args[0]} is not set") from None
+    return DatabaseSpec(url=url, base_dir=Path.cwd(), schemas=schemas)
+
+
 def _engine(paths: tuple[str, ...], config: str | None, db_url: str | None,
             select: tuple[str, ...], ignore: tuple[str, ...], changed_since: str | None,
             jobs: int | None, no_cache: bool, **engine_options: Any) -> Any:
     import dataclasses
 
-    from gatecheck.config import DatabaseSpec, expand_env, load_config
+    from gatecheck.config import load_config
     from gatecheck.engine import Engine
 
     config_path, root, only = _resolve(paths, config)
@@ -145,13 +156,8 @@ def _engine(paths: tuple[str, ...], config: str | None, db_url: str | None,
         only = sorted(changed if only is None else set(only) & set(changed))
     database = None
     if db_url is not None:
-        try:
-            url = expand_env(db_url)
-        except KeyError as exc:
-            raise GatecheckError(f"--db: environment variable {exc.args[0]} is not set") from None
         # --db swaps the database, not the choice of schemas to check in it.
-        schemas = cfg.database.schemas if cfg.database is not None else ()
-        database = DatabaseSpec(url=url, base_dir=Path.cwd(), schemas=schemas)
+        database = _db_spec(db_url, cfg.database.schemas if cfg.database is not None else ())
     return Engine(cfg, root, only=only, database=database, jobs=jobs, use_cache=not no_cache,
                   **engine_options)
 
@@ -281,11 +287,11 @@ def schema(path: str | None, config: str | None, db_url: str | None) -> None:
     """Print the introspected schema as JSON."""
     import json
 
-    from gatecheck.config import DatabaseSpec, load_config
+    from gatecheck.config import load_config
     from gatecheck.introspect import load_schema
 
     if db_url is not None:
-        spec = DatabaseSpec(url=db_url, base_dir=Path.cwd())
+        spec = _db_spec(db_url)
     else:
         config_path, root, _ = _resolve((path,) if path else (), config)
         cfg = load_config(config_path, display_root=root)
@@ -310,14 +316,9 @@ def init(db_url: str | None, output: str, force: bool) -> None:
         raise GatecheckError(f"{output} exists; pass --force to overwrite it")
     schema = None
     if db_url is not None:
-        from gatecheck.config import DatabaseSpec, expand_env
         from gatecheck.introspect import load_schema
 
-        try:
-            url = expand_env(db_url)
-        except KeyError as exc:
-            raise GatecheckError(f"--db: environment variable {exc.args[0]} is not set") from None
-        schema = load_schema(DatabaseSpec(url=url, base_dir=Path.cwd()))
+        schema = load_schema(_db_spec(db_url))
     text = starter_rules(db_url, schema)
     try:
         target.write_text(text, encoding="utf-8")

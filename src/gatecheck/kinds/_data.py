@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import yaml
 
@@ -95,6 +95,30 @@ class KeySpec:
     target: str
     #: None: not given; ``rows-preserved`` then uses the source's primary key.
     pairs: KeyPairs | None
+
+
+@dataclass(frozen=True)
+class AntiJoinOptions:
+    """Options shared by ``rows-preserved`` and ``no-orphans``: both are one anti-join."""
+
+    #: Whether ``from``/``to`` must name the columns (``table.column``) when
+    #: ``key`` is absent; rows-preserved falls back to the primary key.
+    NEED_COLUMNS: ClassVar[bool] = True
+
+    from_: str
+    to: str
+    key: KeyPairs | None = field(default=None, metadata={"parse": parse_key})
+    timeout_s: float = DEFAULT_TIMEOUT_S
+
+    def __post_init__(self) -> None:
+        # A ValueError is reported by the config loader, at the rule.
+        self.spec  # builds the key mapping: a bad from/to/key raises here
+        if self.timeout_s <= 0:
+            raise ValueError(f"timeout_s must be positive, got {self.timeout_s:g}")
+
+    @property
+    def spec(self) -> KeySpec:
+        return key_spec(self.from_, self.to, self.key, need_columns=self.NEED_COLUMNS)
 
 
 def key_spec(from_: str, to: str, key: KeyPairs | None, *, need_columns: bool) -> KeySpec:

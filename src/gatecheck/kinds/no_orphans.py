@@ -46,34 +46,20 @@ them, then add a foreign key so the database keeps them consistent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from gatecheck.errors import DatabaseError
 from gatecheck.kinds import DATA, Context, Emit
-from gatecheck.kinds._data import (DEFAULT_TIMEOUT_S, KeyPairs, KeySpec, anti_join,
-                                   column_object, columns_text, database_problem, key_spec,
-                                   parse_key, plural, resolve_columns, sample_text)
+from gatecheck.kinds._data import (AntiJoinOptions, anti_join, column_object, columns_text,
+                                   database_problem, plural, resolve_columns, sample_text)
 
 KIND = "no-orphans"
 NEEDS = frozenset({DATA})
 
 
 @dataclass(frozen=True)
-class Options:
-    from_: str
-    to: str
-    key: KeyPairs | None = field(default=None, metadata={"parse": parse_key})
-    timeout_s: float = DEFAULT_TIMEOUT_S
-
-    def __post_init__(self) -> None:
-        # A ValueError is reported by the config loader, at the rule.
-        key_spec(self.from_, self.to, self.key, need_columns=True)
-        if self.timeout_s <= 0:
-            raise ValueError(f"timeout_s must be positive, got {self.timeout_s:g}")
-
-    @property
-    def spec(self) -> KeySpec:
-        return key_spec(self.from_, self.to, self.key, need_columns=True)
+class Options(AntiJoinOptions):
+    NEED_COLUMNS = True
 
 
 def check(ctx: Context, options: Options, emit: Emit) -> None:
