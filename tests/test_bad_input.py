@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from conftest import gatecheck, write_tree
+import pytest
+
+from conftest import gatecheck, gatecheck_subprocess, write_tree
 
 RULES = """\
 version: 1
@@ -116,3 +118,178 @@ def test_symlink_loop_and_directory_named_like_a_file(tmp_path: Path) -> None:
     assert code == 2
     assert "dangling.sql: broken symbolic link; skipped" in err
     assert "loop" not in err and "dir.sql" not in err
+
+
+# ---------------------------------------------------------------- line endings, encodings, NUL
+
+
+def positions(findings: list[dict[str, object]], path: str) -> set[tuple[object, object]]:
+    return {(f["line"], f["column"]) for f in findings
+            if f["path"] == path and f["rule"] == "no-task-sessions"}
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"], ids=["crlf", "lone-cr"])
+def test_line_endings_keep_columns_exact(newline: str, tmp_path: Path) -> None:
+    py = ('import sqlite3\n\ndef f(cur):\n    x = "é"; cur.execute("""\n'
+          '        SELECT *\n        FROM task_sessions""")\n').replace("\n", newline)
+    sql = "/* header */\nSELECT 1;\n  DELETE FROM task_sessions;\n".replace("\n", newline)
+    code, err, findings = check(tmp_path, {"crlf.py": py.encode(), "crlf.sql": sql.encode()})
+    assert code == 1, err
+    assert positions(findings, "crlf.py") == {(6, 14)}
+    assert positions(findings, "crlf.sql") == {(3, 15)}
+
+
+def test_pep263_cookie_with_lone_cr_line_endings(tmp_path: Path) -> None:
+    """Regression: the coding cookie was looked for in one "line" the size of the file
+    (BytesIO splits at LF only), so this valid Python file was an error."""
+    source = '# -*- coding: latin-1 -*-\rx = "café"\rcur.execute("SELECT * FROM task_sessions")\r'
+    code, err, findings = check(tmp_path, {"mac.py": source.encode("latin-1")})
+    assert code == 1 and err == "", err
+    assert positions(findings, "mac.py") == {(3, 28)}
+
+
+def test_nul_bytes_in_python(tmp_path: Path) -> None:
+    code, err, _ = check(tmp_path, {"nul.py": b'x = "SELECT * FROM t"\x00\n'})
+    assert code == 2 and "gatecheck: error: nul.py: binary file (contains NUL bytes)" in err
+
+
+def test_utf16_python_with_bom(tmp_path: Path) -> None:
+    source = 'def f(cur):\r\n    cur.execute("SELECT * FROM task_sessions")\r\n'
+    code, err, findings = check(tmp_path, {"wide.py": source.encode("utf-16")})
+    assert code == 1, err
+    assert positions(findings, "wide.py") == {(2, 32)}
+
+
+# ---------------------------------------------------------------- long lines, deep nesting
+
+
+def test_one_megabyte_line(tmp_path: Path) -> None:
+    filler = "1, " * 350_000
+    line = f"X = [{filler}]; cur.execute('SELECT * FROM task_sessions')\n"
+    code, err, findings = check(tmp_path, {"long.py": line, "long.sql": (
+        "SELECT " + "1 + " * 250_000 + "1 FROM task_sessions;\n")})
+    assert code == 1, err
+    assert positions(findings, "long.py") == {(1, line.index("task_sessions") + 1)}
+    assert positions(findings, "long.sql") == {(1, 7 + 4 * 250_000 + 8)}
+
+
+def test_python_nested_too_deeply_to_parse(tmp_path: Path) -> None:
+    code, err, _ = check(tmp_path, {"deep.py": "cur.execute(" + "(" * 5000 + ")" * 5000 + ")\n"})
+    assert code == 2
+    assert "gatecheck: error: deep.py" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("depth", [2_000, 20_000])
+def test_sql_nested_thousands_of_levels(depth: int, tmp_path: Path) -> None:
+    """Regression: 10,000 nested subqueries crashed the process (a segfault in sqlglot's
+    compiled parser, not a RecursionError).  Past 256 levels a statement is reported and
+    not parsed; the names after FROM are still checked.  Run as a real process, so that a
+    crash is a failed test and not a dead test runner."""
+    sql = "SELECT * FROM " + "(SELECT * FROM " * depth + "task_sessions" + ")" * depth + ";\n"
+    write_tree(tmp_path, {"rules.yaml": RULES, **GOOD, "deep.sql": sql,
+                          "deep.py": f'def f(cur):\n    cur.execute("{sql.strip()}")\n'})
+    run = gatecheck_subprocess("run", "--format", "json", cwd=tmp_path)
+    assert run.exit_code == 1, run.stderr
+    findings = run.json["findings"]
+    assert positions(findings, "deep.sql") == {(1, 15 + 15 * depth)}
+    assert positions(findings, "deep.py") == {(2, 32 + 15 * depth)}
+    [problem] = [f for f in findings if f["path"] == "deep.sql" and f["rule"] == "sql-parses"]
+    assert problem["message"] == (f"SQL does not parse (sqlite): SQL nested {depth} levels deep "
+                                  "(limit 256); not parsed")
+
+
+def test_sqlglot_failing_on_odd_input_is_a_parse_problem(tmp_path: Path) -> None:
+    """Regression: sqlglot raised TypeError on this (postgres dialect): an internal error."""
+    write_tree(tmp_path, {"rules.yaml": "version: 1\ndialect: postgres\n" +
+                          RULES.replace("version: 1\n", ""), **GOOD,
+                          "odd.sql": "task_sessions ?;\nSELECT * FROM task_sessions;\n"})
+    run = gatecheck("run", "--format", "json", cwd=tmp_path)
+    assert run.exit_code == 1 and "internal error" not in run.stderr, run.stderr
+    messages = [f["message"] for f in run.json["findings"] if f["path"] == "odd.sql"]
+    assert any("sqlglot failed on this statement (TypeError" in m for m in messages), messages
+    assert positions(run.json["findings"], "odd.sql") == {(2, 15)}
+
+
+# ---------------------------------------------------------------- files that go away
+
+
+def test_file_deleted_between_discovery_and_reading(tmp_path: Path) -> None:
+    """The engine's own discovery, then the file goes, then the same list is read."""
+    from gatecheck.config import load_config
+    from gatecheck.engine import Engine
+
+    write_tree(tmp_path, {"rules.yaml": RULES, **GOOD, "gone.sql": "SELECT 1;\n",
+                          "link.sql": "SELECT 2;\n"})
+    engine = Engine(load_config(tmp_path / "rules.yaml"), tmp_path, use_cache=False)
+    discovered = engine.source_paths()
+    assert discovered == ["gone.sql", "good.py", "good.sql", "link.sql"]
+    (tmp_path / "gone.sql").unlink()
+    (tmp_path / "link.sql").unlink()
+    (tmp_path / "link.sql").symlink_to(tmp_path / "elsewhere.sql")
+    engine.only = discovered
+    result = engine.run()
+    assert [str(e) for e in result.errors] == [
+        "gone.sql: file disappeared during the run; skipped",
+        "link.sql: broken symbolic link; skipped"]
+    assert {(f.path, f.line) for f in result.findings if f.rule == "no-task-sessions"} == {
+        ("good.py", 2), ("good.sql", 1)}
+
+
+def test_file_over_the_size_limit_is_skipped_unread(tmp_path: Path) -> None:
+    from gatecheck.sources import MAX_FILE_BYTES
+
+    with open(tmp_path / "dump.sql", "wb") as fh:  # sparse: no 64 MB written
+        fh.truncate(MAX_FILE_BYTES + 1024 * 1024)
+    code, err, _ = check(tmp_path, {})
+    assert code == 2
+    assert "gatecheck: error: dump.sql: file is 65 MB, over the 64 MB limit; skipped" in err
+
+
+def test_migration_with_a_nul_byte_is_a_replay_finding(tmp_path: Path) -> None:
+    """Regression: SQLite's statement splitter raised ValueError (an internal error)."""
+    write_tree(tmp_path, {
+        "rules.yaml": "version: 1\ndatabase: {migrations: 'migrations/*.sql'}\nrules:\n"
+                      "  - {id: no-webui, kind: forbid-tables, pattern: 'webui_*'}\n",
+        "migrations/0001.sql": b"CREATE TABLE webui_chats (a);\nSELECT 1\x00;\n"})
+    run = gatecheck("run", "--no-cache", cwd=tmp_path)
+    assert run.exit_code == 1 and run.stderr == "", run.stderr
+    # Like an undecodable file, the file is not applied at all.
+    assert run.stdout.splitlines()[0] == (
+        "migrations/0001.sql:2:1: migrations-replay cannot read migration: it contains a NUL "
+        "byte (binary file?); the replay stopped here and the other rules checked the schema "
+        "built so far")
+
+
+def test_parse_errors_point_inside_the_file(tmp_path: Path) -> None:
+    """Regressions from the fuzz campaign: an error at the end of a file without a final
+    newline pointed one past its end, and after a postgres "$" sqlglot counts lines wrong
+    (line 4, column -5 for the first token here), which moved the error off its token."""
+    write_tree(tmp_path, {"rules.yaml": "version: 1\ndialect: postgres\nrules:\n"
+                                        "  - {id: sql-parses, kind: sql-parses}\n",
+                          "a.sql": "SELECT 1;\n$0 SELECT;\n", "b.sql": "SELECT * FROM",
+                          "c.sql": "$\n"})
+    run = gatecheck("run", "--format", "json", cwd=tmp_path)
+    spans = {f["path"]: (f["line"], f["column"], f["end_line"], f["end_column"])
+             for f in run.json["findings"]}
+    assert spans["a.sql"] == (2, 4, 2, 9)     # SELECT
+    assert spans["b.sql"] == (1, 10, 1, 13)   # FROM, the last token
+    assert spans["c.sql"][:2] == (1, 1)       # "$", not the line after it
+
+
+def test_paths_the_system_refuses_are_errors_not_crashes(tmp_path: Path) -> None:
+    """Regression (campaign): a file name over the system's limit raised OSError
+    (ENAMETOOLONG) from pathlib, an internal error, for an include, a database path,
+    a path argument and --config."""
+    long = "x" * 300
+    write_tree(tmp_path, {"rules.yaml": RULES.replace(
+        "version: 1\n", f"version: 1\ndatabase: sqlite:///{long}.db\n") +
+        "  - {id: no-webui, kind: forbid-tables, pattern: 'webui_*'}\n", **GOOD})
+    run = gatecheck("run", "--format", "json", cwd=tmp_path)
+    assert run.exit_code == 2 and "internal error" not in run.stderr
+    assert f"cannot use database path {tmp_path / long}.db: File name too long" in run.stderr
+    assert run.json["findings"], "the source rules still ran"
+    for args in ([f"{long}.sql"], ["--config", f"{long}.yaml"]):
+        run = gatecheck("run", *args, cwd=tmp_path)
+        assert run.exit_code == 2 and "internal error" not in run.stderr, run.stderr
+        assert run.stderr.startswith(f"gatecheck: error: {long}") and \
+            "File name too long" in run.stderr

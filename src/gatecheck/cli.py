@@ -35,6 +35,11 @@ class _Group(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
         except Exception as exc:  # a bug: still one line and exit 2, not a traceback
+            if isinstance(exc, OSError) and exc.filename is not None:
+                # Not a bug: a path the user gave that the system refuses
+                # (a name too long, a loop of links...).
+                _error(str(GatecheckError(exc.strerror or str(exc), path=str(exc.filename))))
+                ctx.exit(EXIT_ERROR)
             if os.environ.get("GATECHECK_DEBUG"):
                 raise
             _error(f"internal error: {type(exc).__name__}: {exc} (this is a gatecheck bug; "

@@ -11,7 +11,9 @@ class GatecheckError(Exception):
 
     def __init__(self, message: str, *, path: str | None = None,
                  line: int | None = None, column: int | None = None) -> None:
-        self.message = message
+        # One error, one line: a value quoted in the message (a file name, a
+        # YAML string) may hold line breaks of its own.
+        self.message = message.replace("\r", "\\r").replace("\n", "\\n")
         self.path = path
         self.line = line
         self.column = column

@@ -1,8 +1,10 @@
 """Which files gatecheck reads: discovery, ``.gitignore`` and path globs.
 
 Globs use ``.gitignore`` syntax everywhere (``sources.include/exclude``, a
-rule's ``paths``/``exclude``/``allow``), matched by the `pathspec` library,
-so ``**/migrations/**``, ``tests/**`` and ``*.sql`` mean what they mean to git.
+rule's ``paths``/``exclude``/``allow``), with the semantics of the `pathspec`
+library's ``gitignore`` patterns, so ``**/migrations/**``, ``tests/**`` and
+``*.sql`` mean what they mean to git; the matcher is gatecheck's own, in
+time polynomial whatever the pattern (see `_Glob`).
 In a git work tree the file list comes from ``git ls-files`` (tracked and
 untracked-but-not-ignored files), which honours every ignore source git
 knows; elsewhere the tree is walked and ``.gitignore`` files are applied.
@@ -13,9 +15,10 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import warnings
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
 #: Never worth scanning, ignored or not (as ruff and sqlfluff do by default).
 DEFAULT_EXCLUDE_DIRS = frozenset({
@@ -26,19 +29,23 @@ DEFAULT_EXCLUDE_DIRS = frozenset({
 
 
 class PathMatcher:
-    """A set of gitignore-style globs matched against root-relative posix paths."""
+    """A set of gitignore-style globs matched against root-relative posix paths.
+
+    The last pattern that matches decides (a ``!pattern`` re-includes), as in
+    a ``.gitignore`` file; a path ending in ``/`` is a directory.
+    """
 
     def __init__(self, patterns: Iterable[str]) -> None:
         self.patterns = tuple(patterns)
         # "**/*.py" and "*.sql" (the defaults) are suffix tests: no need to
-        # import and compile pathspec for them.
+        # compile globs for them.
         suffixes = [_suffix(p) for p in self.patterns]
         if all(suffixes):
             self._suffixes: tuple[str, ...] | None = tuple(s for s in suffixes if s)
-            self._spec = None
+            self._globs: tuple[_Glob, ...] = ()
         else:
             self._suffixes = None
-            self._spec = _compile(self.patterns) if self.patterns else None
+            self._globs = _compile(self.patterns)
 
     def __bool__(self) -> bool:
         return bool(self.patterns)
@@ -46,7 +53,7 @@ class PathMatcher:
     def matches(self, rel_path: str) -> bool:
         if self._suffixes is not None:
             return rel_path.endswith(self._suffixes)
-        return self._spec is not None and self._spec.match_file(rel_path)
+        return _last_match(self._globs, rel_path)
 
 
 _SUFFIX_GLOB = re.compile(r"^(?:\*\*/)?\*(\.[A-Za-z0-9_]+)$")
@@ -58,11 +65,158 @@ def _suffix(pattern: str) -> str | None:
     return match.group(1) if match else None
 
 
-@lru_cache(maxsize=256)
-def _compile(patterns: tuple[str, ...]):  # type: ignore[no-untyped-def]
-    import pathspec
+def _last_match(globs: tuple["_Glob", ...], rel_path: str) -> bool:
+    for glob in reversed(globs):
+        if glob.matches(rel_path):
+            return glob.include
+    return False
 
-    return pathspec.PathSpec.from_lines("gitignore", patterns)
+
+@lru_cache(maxsize=256)
+def _compile(patterns: tuple[str, ...]) -> tuple["_Glob", ...]:
+    return tuple(glob for glob in map(_Glob.parse, patterns) if glob is not None)
+
+
+class _Glob:
+    """One gitignore pattern, matched a path segment at a time.
+
+    The semantics are pathspec's ``gitignore`` patterns (git's documented
+    ones), but not its method: pathspec compiles a pattern into one regular
+    expression whose ``*`` and ``**`` parts backtrack against each other, so
+    ``a*a*a*a*a*a*a*a*a*a*a*b`` against a 40-character name, or
+    ``**/a/**/a/**/a/**/a/**/a/**/b`` against 80 directories, runs for
+    seconds to hours: a rules file and a file name in a pull request could
+    hang CI.  Here a segment's stars cannot backtrack (atomic groups, as
+    `fnmatch` does), and ``**`` is resolved by one pass over the path's
+    segments, so a match costs at most segments x pattern segments x segment
+    length.  Unlike pathspec, a wildcard never matches ``/``.  A pattern git
+    could never match (a trailing backslash, a reversed range) matches nothing.
+    """
+
+    __slots__ = ("include", "segments", "anything", "no_descendants")
+
+    def __init__(self, include: bool, segments: tuple["re.Pattern[str] | None", ...],
+                 anything: str | None = None, no_descendants: bool = False) -> None:
+        self.include = include
+        #: Compiled segment globs; None for ``**``.
+        self.segments = segments
+        #: A last segment of ``*`` ("foo/*") matches a name, not what is below it.
+        self.no_descendants = no_descendants
+        #: "any": every path; "nested": every path below the root; None: use segments.
+        self.anything = anything
+
+    @classmethod
+    def parse(cls, pattern: str) -> "_Glob | None":
+        """The glob, or None for a blank line or a comment."""
+        if not pattern.endswith("\\ "):
+            pattern = pattern.rstrip()
+        if not pattern or pattern.startswith("#"):
+            return None
+        include = not pattern.startswith("!")
+        if not include:
+            pattern = pattern[1:]
+        parts = pattern.split("/")
+        is_dir = bool(parts[-1] == "" and pattern != "/")
+        if parts[0] == "":
+            del parts[0]  # "/x": anchored at the root
+        elif len(parts) == 1 or (len(parts) == 2 and parts[1] == ""):
+            if parts[0] != "**":
+                parts.insert(0, "**")  # "x" and "x/": at any depth
+        if not parts:
+            return cls(include, (), "never")
+        if parts[-1] == "":
+            parts[-1] = "**"  # "x/": everything below x
+        parts = [p for i, p in enumerate(parts) if not (p == "**" and i and parts[i - 1] == "**")]
+        if parts == ["**"]:
+            return cls(include, (), "nested" if is_dir else "any")
+        segments: list[re.Pattern[str] | None] = []
+        for part in parts:
+            if part == "**":
+                segments.append(None)
+                continue
+            compiled = _segment_glob(part)
+            if compiled is None:
+                return cls(include, (), "never")
+            segments.append(compiled)
+        return cls(include, tuple(segments), no_descendants=parts[-1] == "*")
+
+    def matches(self, path: str) -> bool:
+        if self.anything is not None:
+            return {"any": bool(path), "nested": "/" in path, "never": False}[self.anything]
+        names = path.split("/")
+        last = len(self.segments) - 1
+        # The path positions (indexes into names) the pattern so far can end at.
+        positions = {0}
+        for i, segment in enumerate(self.segments):
+            if segment is None:
+                if i == last:
+                    return any(j < len(names) for j in positions)  # "x/**": below x
+                # A leading or inner "**": zero or more whole directories.
+                positions = set(range(min(positions), len(names)))
+            else:
+                positions = {j + 1 for j in positions
+                             if j < len(names) and segment.fullmatch(names[j])}
+            if not positions:
+                return False
+        if self.no_descendants:
+            return any(j == len(names) or (j == len(names) - 1 and not names[-1])
+                       for j in positions)
+        return True  # a match of a directory covers everything below it
+
+
+def _segment_glob(glob: str) -> "re.Pattern[str] | None":
+    """A regular expression for one segment (no ``/``), or None if it never matches."""
+    if glob == "*":
+        return _ANY_NAME
+    # Fixed runs between stars; each star but the last finds the shortest
+    # next run inside an atomic group, so nothing backtracks into it.
+    runs: list[list[str]] = [[]]
+    i, n = 0, len(glob)
+    while i < n:
+        char = glob[i]
+        i += 1
+        if char == "\\":
+            if i == n:
+                return None  # escapes nothing: git never matches it
+            runs[-1].append(re.escape(glob[i]))
+            i += 1
+        elif char == "*":
+            if runs[-1] or len(runs) == 1:
+                runs.append([])
+        elif char == "?":
+            runs[-1].append(".")
+        elif char == "[":
+            j = i
+            if j < n and glob[j] in "!^":
+                j += 1
+            if j < n and glob[j] == "]":
+                j += 1
+            while j < n and glob[j] != "]":
+                j += 1
+            if j >= n:
+                runs[-1].append(re.escape("["))  # no closing bracket: a literal
+                continue
+            negate = glob[i] in "!^"
+            body = glob[i + 1 if negate else i:j].replace("\\", "\\\\")
+            runs[-1].append(f"[{'^' if negate else ''}{body}]")
+            i = j + 1
+        else:
+            runs[-1].append(re.escape(char))
+    fixed = ["".join(run) for run in runs]
+    if len(fixed) == 1:
+        regex = fixed[0]
+    else:
+        middle = "".join(f"(?>.*?{run})" for run in fixed[1:-1])
+        regex = f"{fixed[0]}{middle}.*{fixed[-1]}"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "possible nested set" in [[:alpha:]]
+            return re.compile(regex, re.DOTALL)
+    except re.error:
+        return None  # a reversed range, "[z-a]": matches nothing
+
+
+_ANY_NAME = re.compile(".+", re.DOTALL)
 
 
 def discover(root: Path, include: PathMatcher, exclude: PathMatcher) -> list[str]:
@@ -100,16 +254,14 @@ def _git_files(root: Path) -> list[str] | None:
 
 
 def _walk(root: Path) -> list[str]:
-    import pathspec
-
     out: list[str] = []
-    # (directory prefix, spec) for every .gitignore seen on the way down.
-    specs: list[tuple[str, "pathspec.PathSpec[Any]"]] = []
+    # (directory prefix, globs) for every .gitignore seen on the way down.
+    specs: list[tuple[str, tuple[_Glob, ...]]] = []
 
     def ignored(rel: str, is_dir: bool) -> bool:
         probe = rel + "/" if is_dir else rel
-        for prefix, spec in specs:
-            if probe.startswith(prefix) and spec.match_file(probe[len(prefix):]):
+        for prefix, globs in specs:
+            if probe.startswith(prefix) and _last_match(globs, probe[len(prefix):]):
                 return True
         return False
 
@@ -120,7 +272,7 @@ def _walk(root: Path) -> list[str]:
             try:
                 lines = (Path(dirpath) / ".gitignore").read_text(encoding="utf-8",
                                                                  errors="replace").splitlines()
-                specs.append((prefix, pathspec.PathSpec.from_lines("gitignore", lines)))
+                specs.append((prefix, _compile(tuple(lines))))
             except OSError:
                 pass
         dirnames[:] = sorted(d for d in dirnames

@@ -10,8 +10,9 @@ run goes on with the other files.
 from __future__ import annotations
 
 import codecs
-import io
+import re
 import tokenize
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,7 +42,7 @@ def decode(rel: str, data: bytes) -> str:
         encoding = "utf-16"
     elif rel.endswith(".py"):
         try:
-            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+            encoding, _ = tokenize.detect_encoding(_first_lines(data).__next__)
         except SyntaxError as exc:
             raise SourceError(f"cannot decode: {exc.msg}", path=rel) from None
     else:
@@ -57,6 +58,23 @@ def decode(rel: str, data: bytes) -> str:
     if "\0" in text:
         raise SourceError("binary file (contains NUL bytes); skipped", path=rel)
     return text
+
+
+_LINE = re.compile(rb"[^\r\n]*(?:\r\n?|\n)?")
+
+
+def _first_lines(data: bytes) -> Iterator[bytes]:
+    """Lines as Python's tokenizer splits them (a lone CR ends one too), then b"" forever.
+
+    ``BytesIO.readline`` splits at LF only, so the coding cookie of a file
+    with CR line endings would be looked for in one line the size of the file.
+    """
+    pos = 0
+    while True:
+        match = _LINE.match(data, pos)
+        assert match is not None  # the pattern matches the empty string
+        yield match.group()
+        pos = match.end()
 
 
 def load(root: Path, rel: str, *, sql: bool = True,

@@ -58,7 +58,7 @@ _LOOKS_LIKE_SQL = re.compile(
 #: A longer fragment (a dump-sized ``.sql`` file, a huge literal) is tokenized
 #: and parsed a piece at a time: a token costs about 200 bytes, so tokenizing
 #: 50 MB at once would hold gigabytes.
-PIECE_CHARS = 1 << 20
+PIECE_CHARS = 1 << 18
 _LINE_END_AFTER_SEMICOLON = re.compile(r";[ \t]*(?:\r\n?|\n)")
 #: Bracket nesting beyond this is not parsed.  sqlglot's compiled parser
 #: recurses on the C stack for nested subqueries: some thousands of levels
@@ -128,6 +128,9 @@ def _tokenize(d: Dialect, sql: str) -> list[Token] | ParseProblem:
         return ParseProblem(f"cannot tokenize SQL: {_first_line(exc)}", Span(0, max(1, len(sql))))
     except RecursionError:
         return ParseProblem("SQL nested too deeply to parse", Span(0, len(sql)))
+    except Exception as exc:  # sqlglot's own bug on odd input
+        return ParseProblem(f"sqlglot failed to tokenize ({type(exc).__name__}: "
+                            f"{_first_line(exc)})", Span(0, max(1, len(sql))))
 
 
 def _pieces(d: Dialect, sql: str) -> Iterator[tuple[int, str, list[Token] | ParseProblem]]:
@@ -275,6 +278,11 @@ def _parse_statement(d: Dialect, sql: str, chunk: list[Token], facts: FragmentFa
         facts.errors.append(ParseProblem("SQL nested too deeply to parse", span))
         facts.tables.extend(_token_tables(chunk, placeholders))
         return
+    except Exception as exc:  # sqlglot's own bug on odd input: one statement, not the run
+        facts.errors.append(ParseProblem(f"sqlglot failed on this statement "
+                                         f"({type(exc).__name__}: {_first_line(exc)})", span))
+        facts.tables.extend(_token_tables(chunk, placeholders))
+        return
     for tree in trees:
         if tree is None:
             continue
@@ -339,19 +347,19 @@ def _problem(sql: str, exc: ParseError, fallback: Span, chunk: list[Token]) -> P
     message = _clean(str(err.get("description") or message))
     highlight = str(err.get("highlight") or "")
     line, col = err.get("line"), err.get("col")
-    # The token sqlglot stopped at gives the offset directly: indexing the
-    # lines of the whole text for every error is quadratic in a broken dump.
+    # The token sqlglot stopped at (the one its line and column name) has its
+    # own offsets: no line arithmetic, which would be quadratic in a broken
+    # dump, and wrong where sqlglot miscounts lines (after a postgres "$").
     for tok in chunk:
         if tok.line == line and tok.col == col:
-            end = tok.end + 1
-            start = max(end - col, end - max(len(highlight), 1))
-            return ParseProblem(message, Span(start, end))
+            return ParseProblem(message, Span(tok.start, tok.end + 1))
     if isinstance(line, int) and isinstance(col, int) and line >= 1:
         index = LineIndex(sql)
         if line <= index.line_count:
-            end = index.line_start(line) + col  # col is the highlight's last char, 1-based
+            end = min(index.line_start(line) + col, len(sql))  # col: the highlight's last char
             start = max(index.line_start(line), end - max(len(highlight), 1))
-            return ParseProblem(message, Span(start, max(end, start + 1)))
+            if 0 <= start < end:
+                return ParseProblem(message, Span(start, end))
     return ParseProblem(message, fallback)
 
 
@@ -436,7 +444,6 @@ def _is_cte_reference(table: exp.Table) -> bool:
     if table.args.get("db") is not None:
         return False
     name = table.name.casefold()
-    child: exp.Expr = table
     node = table.parent
     while node is not None:
         # The key is "with_" in current sqlglot, "with" in older releases.
@@ -452,7 +459,7 @@ def _is_cte_reference(table: exp.Table) -> bool:
                 visible = ctes[:inside + 1] if with_.args.get("recursive") else ctes[:inside]
             if any(c.alias_or_name.casefold() == name for c in visible):
                 return True
-        child, node = node, node.parent
+        node = node.parent
     return False
 
 

@@ -34,7 +34,9 @@ class Fragment:
     def file_offset(self, index: int) -> int:
         """File offset of the SQL character at ``index``."""
         if self.origin is None:
-            return self.base + index
+            # Clamped like an origin map: an error "at the end of the statement"
+            # points at the last character, not one past the end of the file.
+            return self.base + max(0, min(index, len(self.sql) - 1))
         if not self.origin:
             return self.base
         return self.origin[max(0, min(index, len(self.origin) - 1))]

@@ -14,30 +14,21 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, Sequence
-from urllib.parse import urlsplit, urlunsplit
 
 from gatecheck.config import DatabaseSpec
 from gatecheck.errors import DatabaseError
 from gatecheck.model import Schema
 
 
-_QUERY_PASSWORD = re.compile(r"((?:^|[?&])password=)[^&#]*", re.IGNORECASE)
+_QUERY_PASSWORD = re.compile(r"((?:^|[?&])[a-z_]*password=)[^&#]*", re.IGNORECASE)
+#: ``scheme://user:`` then everything up to the last ``@``: the password, even
+#: one with an unencoded ``/``, ``?``, ``#`` or ``@`` that URL parsers misread.
+_USERINFO_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://[^:/?#@]*):.*@", re.DOTALL)
 
 
 def redact(url: str) -> str:
     """The URL with any password (``user:pw@`` or ``?password=``) as ``***``: safe to print."""
-    try:
-        parts = urlsplit(url)
-        password = parts.password
-    except ValueError:
-        return _QUERY_PASSWORD.sub(r"\1***", re.sub(r"//[^@/]*@", "//***@", url))
-    if parts.query:
-        parts = parts._replace(query=_QUERY_PASSWORD.sub(r"\1***", parts.query))
-    if password is None:
-        return urlunsplit(parts)
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+    return _QUERY_PASSWORD.sub(r"\1***", _USERINFO_PASSWORD.sub(r"\1:***@", url, count=1))
 
 
 @dataclass(frozen=True)

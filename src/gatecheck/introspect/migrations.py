@@ -70,6 +70,10 @@ def apply_files(conn: sqlite3.Connection, files: list[Path],
             script = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             return ReplayProblem(path, 1, f"cannot read migration: {exc}")
+        nul = script.find("\0")
+        if nul >= 0:  # SQLite's C API cannot even be handed this text
+            return ReplayProblem(path, script.count("\n", 0, nul) + 1,
+                                 "cannot read migration: it contains a NUL byte (binary file?)")
         for line, sql in statements(script):
             try:
                 conn.executescript(sql)

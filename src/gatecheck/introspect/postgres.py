@@ -194,6 +194,7 @@ def _one_line(message: str, url: str) -> str:
     text = "; ".join(lines) or "unknown error"
     text = re.sub(r"^connection failed:\s*", "", text)
     text = re.sub(r"\s+", " ", text)
+    text = text.replace(url, redact(url))  # libpq quotes a URI it cannot parse whole
     for secret in _secrets(url):
         text = text.replace(secret, "***")
     return text
@@ -201,15 +202,16 @@ def _one_line(message: str, url: str) -> str:
 
 def _secrets(url: str) -> list[str]:
     """The password of ``url`` (as written and decoded), never to be printed."""
-    from urllib.parse import unquote, urlsplit
+    from urllib.parse import unquote
 
     found: list[str] = []
-    try:
-        parts = urlsplit(url)
-        if parts.password:
-            found += [parts.password, unquote(parts.password)]
-    except ValueError:
-        pass
+    # Everything between "user:" and the last "@", as redact() hides it: urlsplit
+    # gives up on a bad host ("[::1") and splits an unencoded "/" differently.
+    userinfo = re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*://[^:/?#@]*:(.*)@", url, re.DOTALL)
+    if userinfo:
+        password = userinfo.group(1)
+        # libpq ends the password at the first "@": the rest would show as a host.
+        found += [password, unquote(password), *password.split("@")]
     for match in re.finditer(r"(?:^|[?&])password=([^&]*)", url.split("?", 1)[-1]):
         found += [match.group(1), unquote(match.group(1))]
     return sorted({s for s in found if len(s) >= 3}, key=len, reverse=True)

@@ -2,7 +2,8 @@
 
 The file is opened with the URI ``mode=ro`` (SQLite refuses to create it or
 write to it) plus ``PRAGMA query_only``; a missing file is reported before
-SQLite is asked, so it is never created.  Columns, foreign keys and indexes
+SQLite is asked, so it is never created.  A WAL database that nothing has
+open is read as ``immutable``, so that no -wal or -shm file is left behind.  Columns, foreign keys and indexes
 come from joins of ``sqlite_master`` with the ``pragma_*`` table-valued
 functions: one query each for the whole schema instead of one per table,
 which keeps 20,000 tables in seconds.
@@ -52,6 +53,12 @@ ORDER BY m.name, il.name, ii.seqno
 
 
 def _check_file(path: Path) -> None:
+    try:
+        path.stat()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:  # a name too long, a loop of links...
+        raise DatabaseError(f"cannot use database path {path}: {exc.strerror}") from None
     if not path.exists():
         raise DatabaseError(f"database file not found: {path} (gatecheck never creates it; "
                             "check the path in 'database:' or --db)")
@@ -63,14 +70,35 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
     """A read-only connection to an existing SQLite file."""
     _check_file(path)
     uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+    if _idle_wal_database(path):
+        # A read-only connection to a WAL database creates its -wal and -shm
+        # files and, unable to checkpoint, leaves them behind.  With neither
+        # present no connection has the database open and every committed page
+        # is in the file itself: read it as immutable (no side files, no locks).
+        uri += "&immutable=1"
     try:
         conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
                                isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA query_only = ON")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as exc:
-        raise DatabaseError(f"cannot open SQLite database {path}: {exc}") from None
+        hint = ""
+        if "locked" in str(exc):
+            hint = (f" (another process holds a write lock on it; gave up after waiting "
+                    f"{BUSY_TIMEOUT_MS / 1000:g} s)")
+        raise DatabaseError(f"cannot open SQLite database {path}: {exc}{hint}") from None
     return conn
+
+
+def _idle_wal_database(path: Path) -> bool:
+    """A WAL-mode file (header bytes 18-19 are 2) with no -wal and no -shm file."""
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(20)
+    except OSError:
+        return False
+    return (header[:16] == b"SQLite format 3\0" and header[18:20] == b"\x02\x02"
+            and not os.path.lexists(f"{path}-wal") and not os.path.lexists(f"{path}-shm"))
 
 
 class SQLiteDatabase:
@@ -90,6 +118,7 @@ class SQLiteDatabase:
         self.source = source
         self.problems: list[ReplayProblem] = []
         self._schema: Schema | None = None
+        self._error: DatabaseError | None = None
 
     @classmethod
     def open_file(cls, path: Path, *, source: str) -> "SQLiteDatabase":
@@ -100,7 +129,15 @@ class SQLiteDatabase:
     def conn(self) -> sqlite3.Connection:
         if self._conn is None:
             assert self.path is not None
-            self._conn = connect_readonly(self.path)
+            # Fail once: every rule asks again, and a locked file would make
+            # each of them wait out the busy timeout.
+            if self._error is not None:
+                raise self._error
+            try:
+                self._conn = connect_readonly(self.path)
+            except DatabaseError as exc:
+                self._error = exc
+                raise
         return self._conn
 
     def schema(self) -> Schema:
