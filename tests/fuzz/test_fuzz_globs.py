@@ -6,8 +6,11 @@ never lets a password through.
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pathspec
@@ -60,20 +63,35 @@ def test_path_globs_agree_with_pathspec(patterns: list[str], paths: list[str],
        st.integers(1, 4000), st.sampled_from(["a", "ab", "a/", "b"]))
 def test_path_globs_take_bounded_time(glob: str, length: int, unit: str) -> None:
     name = (unit * length)[:length] + "c"
-    started = time.process_time()
-    with time_limit(10):
+    with time_limit(10), cpu_seconds() as spent:
         PathMatcher([glob, "!" + glob]).matches(name)
-    assert time.process_time() - started < 1.0, (glob, len(name))
+    assert spent() < 1.0, (glob, len(name))
 
 
 @fuzz_settings(300)
 @given(st.lists(st.sampled_from(["*", "a", "?", "[a-b]", "[!c]", "b"]), min_size=1,
                 max_size=40).map("".join), st.integers(1, 20000))
 def test_table_globs_take_bounded_time(glob: str, length: int) -> None:
-    started = time.process_time()
-    with time_limit(10):
+    with time_limit(10), cpu_seconds() as spent:
         glob_match("a" * length + "c", [glob])
-    assert time.process_time() - started < 1.0, (glob, length)
+    assert spent() < 1.0, (glob, length)
+
+
+@contextmanager
+def cpu_seconds() -> Iterator[Callable[[], float]]:
+    """CPU time of the body, with the cyclic GC off: after tens of thousands of
+    examples a full collection of Hypothesis's own data takes about a second,
+    and that is not the glob's time (a campaign failed on it twice)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    started = time.process_time()
+    ended: list[float] = []
+    try:
+        yield lambda: ended[0] - started
+    finally:
+        ended.append(time.process_time())
+        if enabled:
+            gc.enable()
 
 
 @fuzz_settings(800)
