@@ -37,7 +37,9 @@ def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:
         if isinstance(content, bytes):
             target.write_bytes(content)
         else:
-            target.write_text(content, encoding="utf-8")
+            # newline="": the text is written as given (CRLF and lone CR kept).
+            with open(target, "w", encoding="utf-8", newline="") as fh:
+                fh.write(content)
     return root
 
 

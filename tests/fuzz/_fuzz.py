@@ -22,6 +22,8 @@ from typing import Any, Iterator
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
 
+from conftest import write_tree
+
 REPO = Path(__file__).resolve().parents[2]
 CAMPAIGN = int(os.environ.get("GATECHECK_FUZZ_EXAMPLES", "0") or 0)
 #: Wall-clock limit of one example: a hang is a failure with its input, not a stuck run.
@@ -71,15 +73,7 @@ def scratch_dir() -> Iterator[Path]:
 
 
 def write_files(root: Path, files: dict[str, str | bytes]) -> None:
-    for rel, content in files.items():
-        target = root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            target.write_bytes(content)
-        else:
-            # newline="": the strategy chose the line endings (CRLF, lone CR).
-            with open(target, "w", encoding="utf-8", newline="") as fh:
-                fh.write(content)
+    write_tree(root, files)  # conftest's: exact bytes, the strategy chose the line endings
 
 
 # ---------------------------------------------------------------- strategies
