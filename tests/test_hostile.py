@@ -21,6 +21,7 @@ from gatecheck.config import MAX_DEPTH, MAX_NODES, load_config
 from gatecheck.errors import ConfigError
 from gatecheck.kinds import glob_match
 from gatecheck.paths import PathMatcher
+from gatecheck.policy import Policy
 
 
 def problems(root: Path, text: str) -> tuple[list[str], float, int]:
@@ -123,10 +124,11 @@ def test_control_characters_and_empty_files(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- includes
 
 
-def include_problems(root: Path, top: str, files: dict[str, str]) -> list[str]:
+def include_problems(root: Path, top: str, files: dict[str, str], *,
+                     allow_outside: bool = False) -> list[str]:
     write_tree(root, {"rules.yaml": top, **files})
     try:
-        load_config(root / "rules.yaml")
+        load_config(root / "rules.yaml", policy=Policy(allow_outside_includes=allow_outside))
     except ConfigError as exc:
         return [str(p) for p in exc.problems]
     return []
@@ -139,19 +141,20 @@ def test_includes_outside_the_repository_root_are_errors(tmp_path: Path) -> None
     root = tmp_path / "repo"
     (tmp_path / "shared.yaml").write_text(PACK)
     found = include_problems(root, "version: 1\ninclude: [../shared.yaml]\n", {})
-    assert found == [f"rules.yaml:2:11: include: ../shared.yaml resolves to "
-                     f"{tmp_path / 'shared.yaml'}, outside the repository root {root}; set "
-                     "'allow_outside_includes: true' in the top-level rules file to allow it"]
+    assert found == [f"rules.yaml:2:11: include: ../shared.yaml resolves outside the "
+                     f"repository root {root}; pass --allow-outside-includes on the command "
+                     "line to allow it"]
     # An absolute path, and a link inside the repository that points out.
     (root / "gates").mkdir()
     (root / "gates" / "link.yaml").symlink_to(tmp_path / "shared.yaml")
     found = include_problems(root, f"version: 1\ninclude: [{tmp_path / 'shared.yaml'}, "
                                    "gates/link.yaml]\n", {})
     assert len(found) == 2 and all("outside the repository root" in p for p in found)
-    # Explicitly allowed.
-    cfg_text = "version: 1\nallow_outside_includes: true\ninclude: [../shared.yaml]\n"
-    assert include_problems(root, cfg_text, {}) == []
-    assert [r.id for r in load_config(root / "rules.yaml").rules] == ["from-pack"]
+    # Allowed by the command line, never by the file itself.
+    cfg_text = "version: 1\ninclude: [../shared.yaml]\n"
+    assert include_problems(root, cfg_text, {}, allow_outside=True) == []
+    rules = load_config(root / "rules.yaml", policy=Policy(allow_outside_includes=True)).rules
+    assert [r.id for r in rules] == ["from-pack"]
 
 
 def test_the_repository_root_is_the_git_work_tree(tmp_path: Path) -> None:
@@ -169,13 +172,21 @@ def test_the_repository_root_is_the_git_work_tree(tmp_path: Path) -> None:
     assert f"outside the repository root {root};" in found[0]
 
 
-def test_allow_outside_includes_is_top_level_only_and_boolean(tmp_path: Path) -> None:
-    found = include_problems(tmp_path, "version: 1\nallow_outside_includes: yes please\n"
-                                       "include: [p.yaml]\n",
+def test_a_rules_file_cannot_allow_outside_includes_itself(tmp_path: Path) -> None:
+    """Security regression (item 12): ``allow_outside_includes: true`` in the very file it
+    guards switched the guard off; it is now refused, in the top-level file and in packs."""
+    (tmp_path / "shared.yaml").write_text(PACK)
+    root = tmp_path / "repo"
+    found = include_problems(root, "version: 1\nallow_outside_includes: true\n"
+                                   "include: [p.yaml, ../shared.yaml]\n",
                              {"p.yaml": "version: 1\nallow_outside_includes: true\n"})
-    assert "rules.yaml:2:25: allow_outside_includes: expected true or false, got string" in found
-    assert any(p.startswith("p.yaml:2:1: unknown key 'allow_outside_includes'") and
-               "only the top-level rules file may set it" in p for p in found)
+    assert ("rules.yaml:2:1: allow_outside_includes: a rules file cannot grant this (a change "
+            "to the repository could); pass --allow-outside-includes on the command line "
+            "instead") in found
+    assert any(p.startswith("p.yaml:2:1: allow_outside_includes: a rules file cannot grant")
+               for p in found)
+    assert any(p.startswith("rules.yaml:3:19: include: ../shared.yaml resolves outside")
+               for p in found)
 
 
 def test_include_names_the_system_refuses(tmp_path: Path) -> None:

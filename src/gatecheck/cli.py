@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import click
 
@@ -21,6 +21,7 @@ from gatecheck.errors import GatecheckError
 FORMATS = {"text": "text", "json": "json", "sarif": "sarif", "github": "github",
            "junit": "junit"}
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 class _Group(click.Group):
@@ -114,9 +115,49 @@ def _check_options(f: Any) -> Any:
                           "when there are enough files to pay for them)."),
         click.option("--no-cache", is_flag=True,
                      help="Do not read or write .gatecheck_cache/."),
+        *_policy_options(),
     ]):
         f = option(f)
     return f
+
+
+def _policy_options(*, data: bool = True) -> list[Any]:
+    """Grants a rules file cannot make (`gatecheck.policy`): only these flags widen a run.
+
+    ``data``: include the flags about data rules (not for ``schema``).
+    """
+    from gatecheck.policy import DEFAULT_REPLAY_TIMEOUT_S
+
+    outside = click.option("--allow-outside-includes", is_flag=True,
+                           help="Let include: packs resolve outside the repository.")
+    privileged = click.option(
+        "--allow-privileged-role", is_flag=True,
+        help="Let data rules and PostgreSQL replays run as a superuser or a member of the "
+             "server-file, program or signal roles.")
+    show = click.option(
+        "--show-data", is_flag=True,
+        help="Print database values (query rows, sample keys, versions, dates) in "
+             "findings; hidden by default, as CI logs may be public.")
+    no_data = click.option(
+        "--no-data-rules", is_flag=True,
+        help="Do not run rules that query rows (e.g. on pull requests from forks); "
+             "schema and source rules still run.")
+    timeout = click.option(
+        "--replay-timeout", type=click.FloatRange(min=0, min_open=True),
+        default=DEFAULT_REPLAY_TIMEOUT_S, show_default=True, metavar="SECONDS",
+        help="Overall time limit of a migrations replay.")
+    return [outside, privileged, *((show, no_data) if data else ()), timeout]
+
+
+def _policy(allow_outside_includes: bool = False, allow_privileged_role: bool = False,
+            show_data: bool = False, no_data_rules: bool = False,
+            replay_timeout: float | None = None) -> Any:
+    from gatecheck.policy import DEFAULT_REPLAY_TIMEOUT_S, Policy
+
+    return Policy(allow_outside_includes=allow_outside_includes,
+                  allow_privileged_role=allow_privileged_role, show_data=show_data,
+                  data_rules=not no_data_rules,
+                  replay_timeout_s=replay_timeout or DEFAULT_REPLAY_TIMEOUT_S)
 
 
 def _ids(values: tuple[str, ...]) -> set[str]:
@@ -136,14 +177,18 @@ def _db_spec(db_url: str, schemas: tuple[str, ...] = ()) -> Any:
 
 def _engine(paths: tuple[str, ...], config: str | None, db_url: str | None,
             select: tuple[str, ...], ignore: tuple[str, ...], changed_since: str | None,
-            jobs: int | None, no_cache: bool, **engine_options: Any) -> Any:
+            jobs: int | None, no_cache: bool, allow_outside_includes: bool,
+            allow_privileged_role: bool, show_data: bool, no_data_rules: bool,
+            replay_timeout: float, **engine_options: Any) -> Any:
     import dataclasses
 
     from gatecheck.config import load_config
     from gatecheck.engine import Engine
 
+    policy = _policy(allow_outside_includes, allow_privileged_role, show_data, no_data_rules,
+                     replay_timeout)
     config_path, root, only = _resolve(paths, config)
-    cfg = load_config(config_path, display_root=root)
+    cfg = load_config(config_path, display_root=root, policy=policy)
     known = {r.id for r in cfg.rules}
     selected, ignored = _ids(select), _ids(ignore)
     for flag, ids in (("--select", selected), ("--ignore", ignored)):
@@ -164,7 +209,7 @@ def _engine(paths: tuple[str, ...], config: str | None, db_url: str | None,
         # --db swaps the database, not the choice of schemas to check in it.
         database = _db_spec(db_url, cfg.database.schemas if cfg.database is not None else ())
     return Engine(cfg, root, only=only, database=database, jobs=jobs, use_cache=not no_cache,
-                  **engine_options)
+                  policy=policy, **engine_options)
 
 
 @main.command()
@@ -284,26 +329,38 @@ def rules_cmd(path: str | None, config: str | None) -> None:
         click.echo(f"{rule.id:32} {rule.kind:26} {rule.severity.label:8} {rule.origin}")
 
 
+def _with(options: list[Any]) -> Callable[[_F], _F]:
+    """Apply click options given as a list."""
+    def decorate(f: _F) -> _F:
+        for option in reversed(options):
+            f = option(f)
+        return f
+    return decorate
+
+
 @main.command()
 @click.argument("path", required=False, type=click.Path())
 @click.option("--config", "-c", "config", metavar="FILE", help="Rules file.")
 @click.option("--db", "db_url", metavar="URL", help="Database URL (default: the rules file's).")
-def schema(path: str | None, config: str | None, db_url: str | None) -> None:
+@_with(_policy_options(data=False))
+def schema(path: str | None, config: str | None, db_url: str | None,
+           **grants: Any) -> None:
     """Print the introspected schema as JSON."""
     import json
 
     from gatecheck.config import load_config
     from gatecheck.introspect import load_schema
 
+    policy = _policy(**grants)
     if db_url is not None:
         spec = _db_spec(db_url)
     else:
         config_path, root, _ = _resolve((path,) if path else (), config)
-        cfg = load_config(config_path, display_root=root)
+        cfg = load_config(config_path, display_root=root, policy=policy)
         if cfg.database is None:
             raise GatecheckError("no database: set 'database:' in the rules file or pass --db")
         spec = cfg.database
-    click.echo(json.dumps(load_schema(spec).to_json(), indent=2))
+    click.echo(json.dumps(load_schema(spec, policy).to_json(), indent=2))
 
 
 @main.command()

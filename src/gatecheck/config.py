@@ -10,20 +10,22 @@ files are collected before one `ConfigError` is raised.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import gc
 import os
 import re
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
 from gatecheck.errors import ConfigError, GatecheckError
 from gatecheck.findings import Severity
+from gatecheck.policy import DEFAULT as DEFAULT_POLICY, Policy
+from gatecheck.options import (OptionError, as_int, as_str, as_str_list,
+                               mapping_items, option_fields, option_key, parser_for, scalar,
+                               type_name)
 
 CONFIG_NAMES = ("rules.yaml", "rules.yml", ".gatecheck.yaml")
 DEFAULT_INCLUDE = ("**/*.py", "**/*.sql")
@@ -39,8 +41,10 @@ MAX_DEPTH = 64
 #: recursive composer never runs deep.
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-TOP_KEYS = ("version", "database", "dialect", "sources", "include", "allow_outside_includes",
-            "rules")
+TOP_KEYS = ("version", "database", "dialect", "sources", "include", "rules")
+#: Keys an earlier release read from the rules file that widen what a run may
+#: do; they are now command-line flags (`gatecheck.policy`), named in the error.
+WIDENING_KEYS = ("allow_outside_includes",)
 PACK_KEYS = ("version", "include", "rules")
 SOURCES_KEYS = ("include", "exclude")
 DATABASE_KEYS = ("url", "migrations", "seed_data", "replay_url", "schemas")
@@ -132,7 +136,8 @@ def _pyproject_table(path: Path) -> dict[str, Any] | None:
     return table if isinstance(table, dict) else None
 
 
-def load_config(path: Path, *, display_root: Path | None = None) -> GateConfig:
+def load_config(path: Path, *, display_root: Path | None = None,
+                policy: Policy = DEFAULT_POLICY) -> GateConfig:
     """Load and validate a rules file and the packs it includes."""
     # Composing allocates objects by the hundred thousand and frees none: the
     # cyclic GC would rescan them over and over (half the time of a file of
@@ -140,133 +145,10 @@ def load_config(path: Path, *, display_root: Path | None = None) -> GateConfig:
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _Loader(display_root or path.parent).load(path)
+        return _Loader(display_root or path.parent, policy).load(path)
     finally:
         if gc_was_enabled:
             gc.enable()
-
-
-# ---------------------------------------------------------------- conversion
-
-
-def type_name(node: yaml.Node) -> str:
-    if isinstance(node, yaml.MappingNode):
-        return "mapping"
-    if isinstance(node, yaml.SequenceNode):
-        return "list"
-    return {
-        "tag:yaml.org,2002:str": "string", "tag:yaml.org,2002:int": "int",
-        "tag:yaml.org,2002:float": "float", "tag:yaml.org,2002:bool": "bool",
-        "tag:yaml.org,2002:null": "null",
-    }.get(node.tag, node.tag.rsplit(":", 1)[-1])
-
-
-class OptionError(Exception):
-    """Raised by option parsers; the loader adds the location."""
-
-    def __init__(self, message: str, node: yaml.Node | None = None) -> None:
-        super().__init__(message)
-        self.node = node
-
-
-def scalar(node: yaml.Node) -> Any:
-    if not isinstance(node, yaml.ScalarNode):
-        raise OptionError(f"expected a scalar, got {type_name(node)}", node)
-    value = yaml.constructor.SafeConstructor().construct_object(node)
-    if isinstance(value, str) and "\0" in value:
-        # "\0" in a double-quoted string: no path, glob, name or SQL holds one.
-        raise OptionError("a NUL character (\\0) is not allowed here", node)
-    return value
-
-
-def as_str(node: yaml.Node) -> str:
-    if type_name(node) != "string":
-        raise OptionError(f"expected string, got {type_name(node)}", node)
-    return str(scalar(node))
-
-
-def as_str_list(node: yaml.Node) -> tuple[str, ...]:
-    """A string or a list of strings (so ``pattern: x`` and ``[x, y]`` both work)."""
-    if isinstance(node, yaml.SequenceNode):
-        items = []
-        for item in node.value:
-            if type_name(item) != "string":
-                raise OptionError(
-                    f"expected string or list of strings, got list containing {type_name(item)}",
-                    item)
-            items.append(str(scalar(item)))
-        return tuple(items)
-    if type_name(node) == "string":
-        return (str(scalar(node)),)
-    raise OptionError(f"expected string or list of strings, got {type_name(node)}", node)
-
-
-def as_int(node: yaml.Node) -> int:
-    if type_name(node) != "int":
-        raise OptionError(f"expected integer, got {type_name(node)}", node)
-    return int(scalar(node))
-
-
-def as_number(node: yaml.Node) -> float:
-    if type_name(node) not in ("int", "float"):
-        raise OptionError(f"expected number, got {type_name(node)}", node)
-    return float(scalar(node))
-
-
-def as_bool(node: yaml.Node) -> bool:
-    if type_name(node) != "bool":
-        raise OptionError(f"expected true or false, got {type_name(node)}", node)
-    return bool(scalar(node))
-
-
-def mapping_items(node: yaml.Node) -> list[tuple[str, yaml.Node, yaml.Node]]:
-    """(key, key node, value node) of a mapping with string keys."""
-    if not isinstance(node, yaml.MappingNode):
-        raise OptionError(f"expected mapping, got {type_name(node)}", node)
-    out = []
-    for key_node, value_node in node.value:
-        if type_name(key_node) != "string":
-            raise OptionError(f"keys must be strings, got {type_name(key_node)}", key_node)
-        out.append((str(scalar(key_node)), key_node, value_node))
-    return out
-
-
-_BY_TYPE: dict[Any, Callable[[yaml.Node], Any]] = {
-    str: as_str, int: as_int, float: as_number, bool: as_bool,
-    tuple[str, ...]: as_str_list,
-}
-
-
-def option_key(f: dataclasses.Field[Any]) -> str:
-    """YAML key of an options field: ``except_`` is spelled ``except``."""
-    return f.name.rstrip("_")
-
-
-def _parser_for(f: dataclasses.Field[Any], hint: Any) -> Callable[[yaml.Node], Any]:
-    custom = f.metadata.get("parse")
-    if custom is not None:
-        return custom  # type: ignore[no-any-return]
-    optional = False
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        optional = len(args) < len(typing.get_args(hint))
-        hint = args[0] if len(args) == 1 else hint
-    parse = _BY_TYPE.get(hint)
-    if parse is None:
-        raise TypeError(f"no YAML parser for option type {hint!r} ({f.name})")
-    if not optional:
-        return parse
-
-    def parse_optional(node: yaml.Node) -> Any:
-        return None if type_name(node) == "null" else parse(node)
-    return parse_optional
-
-
-@functools.lru_cache(maxsize=None)
-def option_fields(options_cls: type) -> tuple[tuple[dataclasses.Field[Any], Any], ...]:
-    # Cached: resolving the type hints costs more than parsing a rule.
-    hints = typing.get_type_hints(options_cls)
-    return tuple((f, hints[f.name]) for f in dataclasses.fields(options_cls))
 
 
 def kind_keys(options_cls: type) -> list[str]:
@@ -282,7 +164,7 @@ def kind_keys(options_cls: type) -> list[str]:
 
 
 class _Loader:
-    def __init__(self, display_root: Path) -> None:
+    def __init__(self, display_root: Path, policy: Policy = DEFAULT_POLICY) -> None:
         self.display_root = display_root.resolve()
         self.problems: list[GatecheckError] = []
         self.rules: list[RuleSpec] = []
@@ -290,9 +172,10 @@ class _Loader:
         self.files: list[Path] = []
         self._shown: dict[Path, str] = {}
         #: Packs must resolve inside this directory (`repository_root` of the
-        #: top-level file) unless it sets ``allow_outside_includes: true``.
+        #: top-level file) unless the command line allows otherwise
+        #: (``--allow-outside-includes``): the file being guarded cannot lift it.
         self.include_root: Path | None = None
-        self.allow_outside_includes = False
+        self.allow_outside_includes = policy.allow_outside_includes
 
     # -- helpers
 
@@ -414,6 +297,13 @@ class _Loader:
                 self.problem(path, key_node, f"duplicate key {key!r}")
                 continue
             seen[key] = value
+            if key in WIDENING_KEYS:
+                # A rules file may narrow what gatecheck does, never widen it:
+                # a pull request controls this file.
+                self.problem(path, key_node, f"{key}: a rules file cannot grant this (a "
+                             "change to the repository could); pass "
+                             f"--{key.replace('_', '-')} on the command line instead")
+                continue
             if key not in valid:
                 extra = " (only the top-level rules file may set it)" if key in TOP_KEYS else ""
                 self.unknown_key(path, key_node, "", key, valid)
@@ -438,11 +328,6 @@ class _Loader:
     def load_settings(self, path: Path, seen: dict[str, yaml.Node],
                       settings: dict[str, Any]) -> None:
         base = path.parent
-        if "allow_outside_includes" in seen:
-            try:
-                self.allow_outside_includes = as_bool(seen["allow_outside_includes"])
-            except OptionError as exc:
-                self.problem(path, exc.node, f"allow_outside_includes: {exc}")
         if "database" in seen:
             db = self.parse_database(path, seen["database"], base)
             if db is not None:
@@ -537,10 +422,9 @@ class _Loader:
                     and not target.is_relative_to(root):
                 # A pack outside the repository (../../shared, /etc, a symlink
                 # pointing out) is not reviewed with it: refuse unless asked.
-                self.problem(path, item, f"include: {name} resolves to {target}, outside the "
-                                         f"repository root {root}; set "
-                                         "'allow_outside_includes: true' in the top-level "
-                                         "rules file to allow it")
+                self.problem(path, item, f"include: {name} resolves outside the repository "
+                                         f"root {root}; pass --allow-outside-includes on the "
+                                         "command line to allow it")
                 continue
             try:
                 found = target.is_file()
@@ -652,7 +536,7 @@ class _Loader:
                     ok = False
                 continue
             try:
-                kwargs[f.name] = _parser_for(f, hint)(values[present[0]][1])
+                kwargs[f.name] = parser_for(f, hint)(values[present[0]][1])
             except OptionError as exc:
                 self.problem(path, exc.node or values[present[0]][1],
                              f"{where} › {present[0]}: {exc}")

@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Any
 from gatecheck.config import DatabaseSpec, GateConfig, RuleSpec
 from gatecheck.errors import DatabaseError, GatecheckError, SourceError
 from gatecheck.findings import Finding, Severity
-from gatecheck.kinds import CALLS, SOURCES, TREES, glob_match
+from gatecheck.kinds import CALLS, DATA, SOURCES, TREES, glob_match
 from gatecheck.kinds.registry import KINDS
 from gatecheck.model import Schema
 from gatecheck.paths import PathMatcher, discover
+from gatecheck.policy import DEFAULT as DEFAULT_POLICY, Policy
 from gatecheck.positions import LineIndex, Span
 
 if TYPE_CHECKING:  # keeps sqlglot and the workers' modules out of start-up
@@ -72,6 +73,7 @@ class _RuleContext:
     """The `gatecheck.kinds.Context` one rule sees."""
 
     dialect: str
+    policy: Policy
     _database: Any
     _sources: list["FragmentFacts"]
     _calls: list[tuple[str, "CallSite"]]
@@ -111,6 +113,8 @@ class Engine:
     #: Worker processes for source files (None: one per CPU, when it pays).
     jobs: int | None = None
     use_cache: bool = True
+    #: What the command line allows this run (see `gatecheck.policy`).
+    policy: Policy = DEFAULT_POLICY
     errors: list[GatecheckError] = field(default_factory=list)
     #: Non-fatal notes for stderr (an unreadable cache...).
     warnings: list[str] = field(default_factory=list)
@@ -123,6 +127,13 @@ class Engine:
 
     def run(self) -> RunResult:
         rules = self.config.rules
+        if not self.policy.data_rules:
+            refused = [r.id for r in rules if DATA in rule_needs(r)]
+            if refused:
+                rules = tuple(r for r in rules if DATA not in rule_needs(r))
+                self.warnings.append(
+                    f"{len(refused)} data rule{'s' if len(refused) != 1 else ''} not run "
+                    f"(--no-data-rules): {', '.join(refused)}")
         needs: set[str] = set().union(*(rule_needs(r) for r in rules))
         facts: list[FragmentFacts] = []
         calls: list[tuple[str, CallSite]] = []
@@ -254,7 +265,7 @@ class Engine:
                 from gatecheck.introspect import open_database
 
                 try:
-                    self._database = open_database(spec)
+                    self._database = open_database(spec, self.policy)
                     return self._database
                 except DatabaseError as exc:
                     self._database_error = exc
@@ -303,7 +314,7 @@ class Engine:
                                message=rule.message or message, object=obj,
                                extra=tuple((extra or {}).items()), **where))
 
-        ctx = _RuleContext(self.config.dialect, self.open_database,
+        ctx = _RuleContext(self.config.dialect, self.policy, self.open_database,
                            [f for f in facts if visible(f.path)],
                            [c for c in calls if visible(c[0])], self._stats)
         try:

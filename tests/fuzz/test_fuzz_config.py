@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _fuzz import REPO, check_cli_output, fuzz_settings, scratch_dir, time_limit  # noqa: E402
 from conftest import gatecheck  # noqa: E402
 from gatecheck.config import load_config  # noqa: E402
+from gatecheck.policy import Policy  # noqa: E402
 from gatecheck.errors import ConfigError  # noqa: E402
 from gatecheck.kinds.registry import KINDS  # noqa: E402
 
@@ -62,7 +63,8 @@ rules_file = st.fixed_dictionaries(
               "allow_outside_includes": scalars})
 
 
-def load_invariants(text: str | bytes, files: dict[str, str] | None = None) -> None:
+def load_invariants(text: str | bytes, files: dict[str, str] | None = None, *,
+                    allow_outside: bool = False) -> None:
     with scratch_dir() as root, time_limit():
         (root / "rules.yaml").write_bytes(text if isinstance(text, bytes) else
                                           text.encode("utf-8", "surrogatepass"))
@@ -72,7 +74,8 @@ def load_invariants(text: str | bytes, files: dict[str, str] | None = None) -> N
             else:
                 (root / name).write_text(content, encoding="utf-8")
         try:
-            load_config(root / "rules.yaml")
+            load_config(root / "rules.yaml",
+                        policy=Policy(allow_outside_includes=allow_outside))
         except ConfigError as exc:
             assert exc.problems or str(exc), "a ConfigError says what is wrong"
             for problem in exc.problems or [exc]:
@@ -173,8 +176,7 @@ def test_cli_on_mutated_rules(text: str, command: str) -> None:
 def test_include_graphs(top: list[str], nested: list[str], allow: bool) -> None:
     """Random include graphs: cycles, diamonds, missing packs, packs outside the root."""
     pack = "version: 1\ninclude: [{}]\nrules: []\n".format(", ".join(nested))
-    head = "allow_outside_includes: true\n" if allow else ""
-    load_invariants("version: 1\n{}include: [{}]\n".format(head, ", ".join(top)),
+    load_invariants("version: 1\ninclude: [{}]\n".format(", ".join(top)),
                     {"a.yaml": pack, "b.yaml": pack.replace("a.yaml", "c.yaml"),
                      "c.yaml": "version: 1\nrules: []\n", "loop.yaml": "->loop.yaml",
-                     "out.yaml": "->/etc/hostname"})
+                     "out.yaml": "->/etc/hostname"}, allow_outside=allow)

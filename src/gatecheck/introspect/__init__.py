@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol, Sequence
 
 from gatecheck.config import DatabaseSpec
+from gatecheck.policy import DEFAULT as DEFAULT_POLICY, Policy
 from gatecheck.errors import DatabaseError
 from gatecheck.model import Schema
 
@@ -80,7 +81,8 @@ def sqlite_path(url: str, base_dir: Path) -> Path:
     return path if path.is_absolute() else base_dir / path
 
 
-def open_database(spec: DatabaseSpec) -> Database:
+def open_database(spec: DatabaseSpec, policy: Policy = DEFAULT_POLICY) -> Database:
+    """A read-only handle on ``spec``; replays and role checks follow ``policy``."""
     if spec.url is not None:
         url = spec.url
         if url.startswith("sqlite:"):
@@ -93,17 +95,17 @@ def open_database(spec: DatabaseSpec) -> Database:
         from gatecheck.introspect import postgres
 
         if postgres.is_postgres_url(url):
-            return postgres.PostgresDatabase.open(url, schemas=spec.schemas)
+            return postgres.PostgresDatabase.open(url, schemas=spec.schemas, policy=policy)
         scheme = url.split(":", 1)[0] if ":" in url else url
         raise DatabaseError(f"unsupported database URL scheme {scheme!r} in {redact(url)}; "
                             "supported: sqlite:///path, postgresql://user@host/dbname")
     from gatecheck.introspect.migrations import replay
 
-    return replay(spec)
+    return replay(spec, policy)
 
 
-def load_schema(spec: DatabaseSpec) -> Schema:
-    db = open_database(spec)
+def load_schema(spec: DatabaseSpec, policy: Policy = DEFAULT_POLICY) -> Schema:
+    db = open_database(spec, policy)
     try:
         return db.schema()
     finally:

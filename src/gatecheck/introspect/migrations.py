@@ -22,6 +22,7 @@ from pathlib import Path
 from gatecheck.config import DatabaseSpec
 from gatecheck.errors import DatabaseError
 from gatecheck.introspect import Database, ReplayProblem, redact
+from gatecheck.policy import DEFAULT as DEFAULT_POLICY, Policy
 
 _DIGITS = re.compile(r"(\d+)")
 
@@ -82,7 +83,7 @@ def apply_files(conn: sqlite3.Connection, files: list[Path],
     return None
 
 
-def replay(spec: DatabaseSpec) -> "Database":
+def replay(spec: DatabaseSpec, policy: Policy = DEFAULT_POLICY) -> "Database":
     from gatecheck.introspect.sqlite import SQLiteDatabase
 
     assert spec.migrations is not None
@@ -99,7 +100,7 @@ def replay(spec: DatabaseSpec) -> "Database":
         if not postgres.is_postgres_url(spec.replay_url):
             raise DatabaseError(f"database › replay_url: expected a postgresql:// server URL, "
                                 f"got {redact(spec.replay_url)}")
-        return postgres.replay(spec, files, seeds)
+        return postgres.replay(spec, files, seeds, policy)
     if spec.schemas:
         raise DatabaseError("database › schemas: only PostgreSQL has schemas; migrations "
                             "replay into SQLite unless replay_url names a PostgreSQL server")

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 from gatecheck.config import DatabaseSpec
 from gatecheck.errors import DatabaseError
 from gatecheck.introspect import QueryResult, ReplayProblem, redact
+from gatecheck.policy import DEFAULT as DEFAULT_POLICY, Policy
 from gatecheck.model import Column, ForeignKey, Index, Schema, Table, Trigger, View
 
 if TYPE_CHECKING:
@@ -239,7 +240,8 @@ class PostgresDatabase:
         self._relations: dict[str, tuple[str, str]] = {}
 
     @classmethod
-    def open(cls, url: str, *, schemas: Sequence[str] = ()) -> "PostgresDatabase":
+    def open(cls, url: str, *, schemas: Sequence[str] = (),
+             policy: Policy = DEFAULT_POLICY) -> "PostgresDatabase":
         schemas = tuple(schemas) or DEFAULT_SCHEMAS
         conn = connect(url, schemas=schemas)
         return cls(conn, source=redact(url), schemas=schemas, secrets=_secrets(url))
@@ -577,7 +579,8 @@ def _drop_leftovers() -> None:
             pass
 
 
-def replay(spec: DatabaseSpec, files: list[Path], seeds: list[Path]) -> PostgresDatabase:
+def replay(spec: DatabaseSpec, files: list[Path], seeds: list[Path],
+           policy: Policy = DEFAULT_POLICY) -> PostgresDatabase:
     """Build a scratch database from ``files`` (then ``seeds``) and open it read-only."""
     assert spec.replay_url is not None
     url = spec.replay_url

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from gatecheck.extract.python_calls import CallSite
     from gatecheck.introspect import Database
     from gatecheck.model import Schema
+    from gatecheck.policy import Policy
     from gatecheck.positions import Span
     from gatecheck.facts import FragmentFacts
 
@@ -47,6 +48,9 @@ class Context(Protocol):
     """What a check may look at."""
 
     dialect: str
+    #: What the command line allows (``policy.show_data``: database values
+    #: may appear in messages; see `gatecheck.kinds._data.shown`).
+    policy: "Policy"
 
     @property
     def schema(self) -> "Schema": ...

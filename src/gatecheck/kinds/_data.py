@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import yaml
 
-from gatecheck.config import OptionError, as_str_list, mapping_items, scalar, type_name
+from gatecheck.options import OptionError, as_str_list, mapping_items, scalar, type_name
 from gatecheck.errors import DatabaseError
 
 if TYPE_CHECKING:

@@ -69,7 +69,7 @@ from typing import Any
 
 import yaml
 
-from gatecheck.config import OptionError, scalar, type_name
+from gatecheck.options import OptionError, scalar, type_name
 from gatecheck.errors import DatabaseError, GatecheckError
 from gatecheck.kinds import DATA, Context, Emit, relation_match, split_name
 from gatecheck.kinds._data import (DEFAULT_TIMEOUT_S, database_problem, read_only_problem,

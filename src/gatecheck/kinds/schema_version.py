@@ -45,7 +45,7 @@ from typing import Any
 
 import yaml
 
-from gatecheck.config import OptionError, scalar, type_name
+from gatecheck.options import OptionError, scalar, type_name
 from gatecheck.errors import DatabaseError
 from gatecheck.kinds import DATA, Context, Emit
 from gatecheck.kinds._data import column_object, database_problem, resolve_columns, sql_literal
