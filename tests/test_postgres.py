@@ -555,7 +555,7 @@ def _sleeping(pid: int) -> bool:
 
 
 def test_postgres_statement_splitting() -> None:
-    from gatecheck.introspect.postgres import statements
+    from gatecheck.introspect.postgres_replay import statements
 
     script = ("-- head;\nCREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;\n"
               "/* a; /* nested; */ */ SELECT 'x;y', E'it\\'s;';\n\nSELECT 2")

@@ -1,7 +1,7 @@
 """Schema from migrations: replay ``.sql`` files into an in-memory SQLite.
 
 With ``replay_url`` they are replayed into a scratch database on that
-PostgreSQL server instead (`gatecheck.introspect.postgres.replay`); files
+PostgreSQL server instead (`gatecheck.introspect.postgres_replay`); files
 are found and ordered here either way.
 
 Files are applied in natural order (``schema_v2`` before ``schema_v10``),
@@ -100,7 +100,9 @@ def replay(spec: DatabaseSpec, policy: Policy = DEFAULT_POLICY) -> "Database":
         if not postgres.is_postgres_url(spec.replay_url):
             raise DatabaseError(f"database › replay_url: expected a postgresql:// server URL, "
                                 f"got {redact(spec.replay_url)}")
-        return postgres.replay(spec, files, seeds, policy)
+        from gatecheck.introspect import postgres_replay
+
+        return postgres_replay.replay(spec, files, seeds, policy)
     if spec.schemas:
         raise DatabaseError("database › schemas: only PostgreSQL has schemas; migrations "
                             "replay into SQLite unless replay_url names a PostgreSQL server")

@@ -15,11 +15,9 @@ are read; it also becomes the session's ``search_path``, so unqualified
 names in ``query:``/``where:`` SQL resolve to them, first one first.  When
 more than one schema is read, every name is qualified (``app.tasks``).
 
-Schema from migrations (``database: {migrations: ..., replay_url: ...}``)
-creates a uniquely named scratch database on the ``replay_url`` server,
-replays the files into it statement by statement, checks it read-only like
-a live one and drops it on `PostgresDatabase.close`, on any failure while
-building it, on Ctrl-C and on SIGTERM.
+Schema from migrations (``database: {migrations: ..., replay_url: ...}``) is
+built in a scratch database by `gatecheck.introspect.postgres_replay` and
+then read through the same `PostgresDatabase`.
 
 psycopg is imported lazily: SQLite users need not install it (the
 ``gatecheck[postgres]`` extra does).
@@ -27,17 +25,15 @@ psycopg is imported lazily: SQLite users need not install it (the
 
 from __future__ import annotations
 
-import atexit
 import os
 import re
 import secrets
-import signal
+import socket
+import threading
 from collections import defaultdict
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
-from gatecheck.config import DatabaseSpec
 from gatecheck.errors import DatabaseError
 from gatecheck.introspect import QueryResult, ReplayProblem, redact
 from gatecheck.policy import DEFAULT as DEFAULT_POLICY, Policy
@@ -52,8 +48,6 @@ DEFAULT_SCHEMAS = ("public",)
 CONNECT_TIMEOUT_S = 10
 #: Time limit of each catalog query, in seconds.
 INTROSPECTION_TIMEOUT_S = 60.0
-#: Prefix of the scratch databases a migrations replay creates.
-SCRATCH_PREFIX = "gatecheck_replay_"
 
 # ---------------------------------------------------------------- catalog queries
 # Each takes the schema names as its one parameter.  Partitions are left out
@@ -216,6 +210,61 @@ def _secrets(url: str) -> list[str]:
     for match in re.finditer(r"(?:^|[?&])password=([^&]*)", url.split("?", 1)[-1]):
         found += [match.group(1), unquote(match.group(1))]
     return sorted({s for s in found if len(s) >= 3}, key=len, reverse=True)
+
+
+#: Seconds past a query's own time limit after which the client gives up on a
+#: server that does not answer (a stalled backend never applies statement_timeout).
+CLIENT_MARGIN_S = 5.0
+
+
+@contextmanager
+def client_deadline(conn: "psycopg.Connection[Any]", seconds: float) -> Iterator[None]:
+    """Abandon whatever ``conn`` waits on once ``seconds`` have passed.
+
+    ``statement_timeout`` is applied by the backend, so a backend that stalls
+    (a stopped process, a hung network) is waited on forever.  From the
+    client side, a timer first sends a cancel request; if the server has not
+    answered ``CLIENT_MARGIN_S`` later, it shuts the socket down, which makes
+    the blocked call fail at once (the connection is then unusable, as it
+    should be).  `DatabaseError` says which happened.
+    """
+    fired: list[str] = []
+
+    def cancel() -> None:
+        fired.append("cancel")
+        try:
+            conn.cancel_safe(timeout=CLIENT_MARGIN_S)
+        except Exception:  # noqa: BLE001 - the shutdown below still comes
+            pass
+
+    def shut() -> None:
+        fired.append("shutdown")
+        try:
+            fd = conn.pgconn.socket
+            sock = socket.socket(fileno=os.dup(fd))
+        except Exception:  # noqa: BLE001 - already closed
+            return
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        finally:
+            sock.close()
+
+    timers = [threading.Timer(seconds, cancel), threading.Timer(seconds + CLIENT_MARGIN_S, shut)]
+    for timer in timers:
+        timer.daemon = True
+        timer.start()
+    try:
+        yield
+    except _driver().Error:
+        if "shutdown" in fired:
+            raise DatabaseError(f"the server did not answer within {seconds + CLIENT_MARGIN_S:g} s "
+                                "(nor a cancel request); gave up on the connection") from None
+        raise
+    finally:
+        for timer in timers:
+            timer.cancel()
 
 
 # ---------------------------------------------------------------- the handle
@@ -426,182 +475,3 @@ def _indexes(rows: list[Any]) -> dict[int, list[Index]]:
         out[relid].append(Index(name=index, columns=tuple(p[6] or "" for p in parts),
                                 unique=bool(first[2]), origin=origin))
     return out
-
-
-# ---------------------------------------------------------------- migrations replay
-
-
-def statements(script: str) -> list[tuple[int, str]]:
-    """(1-based line, text) of each statement, split on top-level ``;``.
-
-    sqlglot's PostgreSQL tokenizer knows dollar quoting, ``E''`` strings and
-    nested comments, so a function body's ``;`` does not split it.  A file
-    it cannot tokenize runs whole (one statement at line 1).
-    """
-    from sqlglot.dialects.dialect import Dialect
-    from sqlglot.errors import TokenError
-    from sqlglot import TokenType
-
-    try:
-        tokens = Dialect.get_or_raise("postgres").tokenize(script)
-    except (TokenError, RecursionError):
-        return [(1, script)] if script.strip() else []
-    out: list[tuple[int, str]] = []
-    start: int | None = None
-    for tok in tokens:
-        if tok.token_type == TokenType.SEMICOLON:
-            if start is not None:
-                out.append((script.count("\n", 0, start) + 1, script[start:tok.end + 1]))
-            start = None
-        elif start is None:
-            start = tok.start
-    if start is not None:
-        out.append((script.count("\n", 0, start) + 1, script[start:]))
-    return out
-
-
-def _apply(conn: "psycopg.Connection[Any]", files: list[Path], url: str) -> ReplayProblem | None:
-    psycopg = _driver()
-    for path in files:
-        try:
-            script = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            return ReplayProblem(path, 1, f"cannot read migration: {exc}")
-        for line, sql in statements(script):
-            try:
-                conn.execute(sql)  # no params: sent as written, several statements allowed
-            except psycopg.Error as exc:
-                return ReplayProblem(path, line, f"migration failed: {_one_line(str(exc), url)}")
-    return None
-
-
-class _Scratch:
-    """A scratch database on the replay server, dropped exactly once."""
-
-    def __init__(self, url: str, name: str) -> None:
-        self.url = url
-        self.name = name
-        self.admin: "psycopg.Connection[Any] | None" = None
-        self.created = False
-        self.dropped = False
-
-    def create(self) -> None:
-        self.admin = connect(self.url, read_only=False)
-        try:
-            # template0: a pristine database, whatever was added to template1.
-            self.admin.execute(f"CREATE DATABASE {_quote_ident(self.name)} TEMPLATE template0")
-        except _driver().Error as exc:
-            raise DatabaseError(f"cannot create the scratch database {self.name} on "
-                                f"{redact(self.url)}: {_one_line(str(exc), self.url)}") from None
-        self.created = True
-
-    def drop(self) -> None:
-        if self.dropped:
-            return
-        self.dropped = True
-        with _signals_blocked():
-            try:
-                if self.created:
-                    self._drop()
-            finally:
-                if self.admin is not None:
-                    self.admin.close()
-                _LIVE.discard(self)
-                _restore_sigterm()
-
-    def _drop(self) -> None:
-        psycopg = _driver()
-        admin = self.admin
-        try:
-            if admin is None or admin.closed:
-                admin = self.admin = connect(self.url, read_only=False)
-            # WITH (FORCE) (PostgreSQL 13+) ends any session still on it.
-            force = " WITH (FORCE)" if admin.info.server_version >= 130000 else ""
-            admin.execute(f"DROP DATABASE IF EXISTS {_quote_ident(self.name)}{force}")
-        except (psycopg.Error, DatabaseError) as exc:
-            text = exc.message if isinstance(exc, DatabaseError) else \
-                _one_line(str(exc), self.url)
-            raise DatabaseError(f"could not drop the scratch database {self.name} on "
-                                f"{redact(self.url)}: {text}; drop it by hand") from None
-
-
-#: Scratch databases not yet dropped: the SIGTERM and exit handlers drop them.
-_LIVE: set[_Scratch] = set()
-_previous_sigterm: Any = None
-
-
-def _on_sigterm(signum: int, frame: Any) -> None:
-    # Unwinds like Ctrl-C, so every finally (and PostgresDatabase.close) runs.
-    raise SystemExit(128 + signum)
-
-
-def _install_sigterm() -> None:
-    global _previous_sigterm
-    if _previous_sigterm is not None:
-        return
-    try:
-        _previous_sigterm = signal.signal(signal.SIGTERM, _on_sigterm)
-    except ValueError:  # not the main thread: the exit handler still drops it
-        _previous_sigterm = None
-
-
-def _restore_sigterm() -> None:
-    global _previous_sigterm
-    if _LIVE or _previous_sigterm is None:
-        return
-    try:
-        signal.signal(signal.SIGTERM, _previous_sigterm)
-    except ValueError:
-        pass
-    _previous_sigterm = None
-
-
-@contextmanager
-def _signals_blocked() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM while dropping, so a second Ctrl-C cannot cut the drop short."""
-    mask = getattr(signal, "pthread_sigmask", None)
-    if mask is None:
-        yield
-        return
-    old = mask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    try:
-        yield
-    finally:
-        mask(signal.SIG_SETMASK, old)
-
-
-@atexit.register
-def _drop_leftovers() -> None:
-    for scratch in list(_LIVE):
-        try:
-            scratch.drop()
-        except DatabaseError:
-            pass
-
-
-def replay(spec: DatabaseSpec, files: list[Path], seeds: list[Path],
-           policy: Policy = DEFAULT_POLICY) -> PostgresDatabase:
-    """Build a scratch database from ``files`` (then ``seeds``) and open it read-only."""
-    assert spec.replay_url is not None
-    url = spec.replay_url
-    schemas = spec.schemas or DEFAULT_SCHEMAS
-    name = f"{SCRATCH_PREFIX}{os.getpid()}_{secrets.token_hex(4)}"
-    scratch = _Scratch(url, name)
-    _LIVE.add(scratch)
-    _install_sigterm()
-    try:
-        scratch.create()
-        builder = connect(url, read_only=False, dbname=name)
-        try:
-            problem = _apply(builder, files, url) or _apply(builder, seeds, url)
-        finally:
-            builder.close()
-        conn = connect(url, schemas=schemas, dbname=name)
-    except BaseException:
-        scratch.drop()
-        raise
-    db = PostgresDatabase(conn, source=f"migrations:{spec.migrations}", schemas=schemas,
-                          secrets=_secrets(url), on_close=scratch.drop)
-    if problem is not None:
-        db.problems.append(problem)
-    return db
