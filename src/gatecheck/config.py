@@ -24,8 +24,7 @@ from gatecheck.errors import ConfigError, GatecheckError
 from gatecheck.findings import Severity
 from gatecheck.policy import DEFAULT as DEFAULT_POLICY, Policy
 from gatecheck.options import (OptionError, as_int, as_str, as_str_list,
-                               mapping_items, option_fields, option_key, parser_for, scalar,
-                               type_name)
+                               mapping_items, option_fields, option_key, parser_for, type_name)
 
 CONFIG_NAMES = ("rules.yaml", "rules.yml", ".gatecheck.yaml")
 DEFAULT_INCLUDE = ("**/*.py", "**/*.sql")
