@@ -3,7 +3,7 @@
 
     python bench/refs_corpus.py [--queries 3000] [--seed 1] [--out DIR]
 
-shared/bench/gen_corpus.py has ground truth for one table name only, so this
+bench/gen_corpus.py has ground truth for one table name only, so this
 generator adds what references-exist needs: a SQLite schema (tables with
 known columns) and queries in the shapes the rule resolves (qualified columns
 through aliases, single-table statements, joins, INSERT column lists,

@@ -5,12 +5,12 @@
     python bench/run.py --quick            # smaller corpora, for a smoke test
     python bench/run.py --write docs/performance.md
 
-It generates the corpora with ../shared/bench/gen_corpus.py (default corpus:
+It generates the corpora with bench/gen_corpus.py (default corpus:
 2,000 modules, 120 .sql files; 5x corpus: 10,000 modules, 600 .sql files),
 then times, in one run on the same machine:
 
 * gatecheck cold (no cache) with forbid-table-references + sql-parses,
-  scored with shared/bench/score.py (strict: exact line), vs semgrep with one
+  scored with bench/score.py (strict: exact line), vs semgrep with one
   rule matching string literals that contain task_sessions (--jobs 1);
 * gatecheck on the .sql migrations alone vs ``sqlfluff lint --rules LT01``;
 * gatecheck warm (nothing changed) vs ``rg -niw task_sessions``;
@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared" / "bench"
+BENCH = REPO / "bench"  # gen_corpus.py and score.py live here
 GATECHECK = str(Path(sys.executable).parent / "gatecheck")
 TOOLS = Path.home() / ".cache" / "gatecheck-bench-tools"
 SEMGREP_VERSION, SQLFLUFF_VERSION = "1.185.0", "4.5.0"
@@ -91,7 +91,7 @@ def timed(cmd: list[str], cwd: Path, *, repeat: int = 1, stdin: str | None = Non
 
 
 def score(corpus: Path, mode: str, output: str, *extra: str) -> dict[str, object]:
-    proc = subprocess.run([sys.executable, str(SHARED / "score.py"),
+    proc = subprocess.run([sys.executable, str(BENCH / "score.py"),
                            str(corpus / "ground_truth.json"), mode, *extra],
                           input=output, capture_output=True, text=True, check=True)
     return json.loads(proc.stdout)  # type: ignore[no-any-return]
@@ -136,7 +136,7 @@ def ensure_tools() -> dict[str, str | None]:
 
 def generate(out: Path, modules: int, sql_files: int, db_tables: int) -> Path:
     if not (out / "ground_truth.json").exists():
-        subprocess.run([sys.executable, str(SHARED / "gen_corpus.py"), "--out", str(out),
+        subprocess.run([sys.executable, str(BENCH / "gen_corpus.py"), "--out", str(out),
                         "--modules", str(modules), "--sql-files", str(sql_files),
                         "--db-tables", str(db_tables)], check=True, capture_output=True)
     (out / "rules.yaml").write_text(RULES)
@@ -232,7 +232,7 @@ def main() -> None:
     for tables in ((2000,) if args.quick else (2000, 20000)):
         db = corpus / "schema_2000.db" if tables == 2000 else work / "db20k" / "schema_20000.db"
         if not db.exists():
-            subprocess.run([sys.executable, str(SHARED / "gen_corpus.py"), "--out",
+            subprocess.run([sys.executable, str(BENCH / "gen_corpus.py"), "--out",
                             str(db.parent), "--db-only", "--db-tables", str(tables)],
                            check=True, capture_output=True)
         code = ("import sys, time; from pathlib import Path; "

@@ -17,7 +17,8 @@ from click.testing import CliRunner
 from gatecheck.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+#: The official SARIF 2.1.0 schema, vendored (tests/schemas/README.md says whence).
+SARIF_SCHEMA = REPO / "tests" / "schemas" / "sarif-schema-2.1.0.json"
 
 
 def build_db(path: Path, sql: str) -> Path:

@@ -151,3 +151,22 @@ def test_action_inputs_are_not_shell_code(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr == f"gatecheck: error: $(touch {marker}): rules file not found\n"
     assert not marker.exists()
+
+
+def test_action_grants_come_from_inputs_only(tmp_path: Path, agentos_db: Path) -> None:
+    """Security (docs/security.md): what widens a run is an Action input that becomes a
+    command-line flag; data-rules: false skips the data rules, a bad value is an error."""
+    config = "examples/agentos/integrity.yaml"
+    proc = run_action(tmp_path, config=config, db=f"sqlite:///{agentos_db}", format="text",
+                      **{"data-rules": "false"})
+    assert ("5 data rules not run (--no-data-rules): zero-loss, tasks-resolve, recorded, "
+            "version, cleanup") in proc.stderr, proc.stderr
+    assert proc.stdout.startswith("PASS: no findings (10 rules"), proc.stdout
+    proc = run_action(tmp_path, config=config, db=f"sqlite:///{agentos_db}", format="text")
+    assert "not run (--no-data-rules)" not in proc.stderr
+    assert " cleanup " in proc.stdout  # the data rule ran: the archive is past its 30 days
+    for name in ("data-rules", "show-data", "allow-privileged-role"):
+        proc = run_action(tmp_path, config=config, **{name: "yes please"})
+        assert proc.returncode == 2
+        assert proc.stderr == (f"gatecheck: error: input {name}: expected true or false, "
+                               "got 'yes please'\n")

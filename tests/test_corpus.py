@@ -1,6 +1,6 @@
 """Precision and recall of forbid-table-references on a generated corpus.
 
-The corpus generator (shared/bench/gen_corpus.py) plants real references in
+The corpus generator (bench/gen_corpus.py) plants real references in
 every Python shape and in .sql migrations, plus decoys (comments, docstrings,
 log and UI strings, longer identifiers, JSON keys, sqlite_master literals).
 Scoring is strict: a finding counts only on the exact line of the table name.
@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SHARED, gatecheck
+from conftest import REPO, gatecheck
+
+BENCH = REPO / "bench"
 
 RULES = """\
 version: 1
@@ -28,7 +30,7 @@ rules:
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    gen = SHARED / "bench" / "gen_corpus.py"
+    gen = BENCH / "gen_corpus.py"
     assert gen.exists(), f"benchmark generator missing: {gen}"
     out = tmp_path_factory.mktemp("corpus")
     subprocess.run([sys.executable, str(gen), "--out", str(out), "--modules", "200",
@@ -43,7 +45,7 @@ def score(corpus: Path) -> dict[str, float]:
     assert run.exit_code == 1, run.stderr
     assert run.stderr == ""
     proc = subprocess.run(
-        [sys.executable, str(SHARED / "bench" / "score.py"), str(corpus / "ground_truth.json"),
+        [sys.executable, str(BENCH / "score.py"), str(corpus / "ground_truth.json"),
          "gatecheck", "no-task-sessions"], input=run.stdout, capture_output=True, text=True,
         check=True)
     return json.loads(proc.stdout)  # type: ignore[no-any-return]
@@ -63,7 +65,7 @@ def test_precision_and_recall_are_exact(corpus: Path) -> None:
 
 def test_references_exist_precision_and_recall(tmp_path: Path) -> None:
     """bench/refs_corpus.py: mutated tables and columns at exact positions."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    sys.path.insert(0, str(BENCH))
     try:
         import refs_corpus
     finally:

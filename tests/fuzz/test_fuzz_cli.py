@@ -156,9 +156,9 @@ def _sarif_validator() -> Any:
     if _VALIDATOR is None:
         import jsonschema
 
-        from conftest import SHARED
+        from conftest import SARIF_SCHEMA
 
-        schema = json.loads((SHARED / "schemas" / "sarif-schema-2.1.0.json").read_text())
+        schema = json.loads(SARIF_SCHEMA.read_text())
         cls = jsonschema.validators.validator_for(schema)
         _VALIDATOR = cls(schema)
     return _VALIDATOR

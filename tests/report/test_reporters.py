@@ -20,7 +20,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from conftest import REPO, SHARED, build_db, gatecheck, gatecheck_subprocess, write_tree
+from conftest import (REPO, SARIF_SCHEMA, build_db, gatecheck, gatecheck_subprocess,
+                      write_tree)
 from gatecheck.config import load_config
 from gatecheck.engine import REPLAY_RULE, Engine, RunResult
 from gatecheck.errors import DatabaseError, SourceError
@@ -28,7 +29,6 @@ from gatecheck.findings import Finding, Severity
 from gatecheck.report import github, junit, sarif
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
-SARIF_SCHEMA = SHARED / "schemas" / "sarif-schema-2.1.0.json"
 #: Golden file name of each format's output.
 GOLDEN_NAMES = {"text": "text.txt", "json": "json.json", "sarif": "sarif.sarif",
                 "github": "github.txt", "junit": "junit.xml"}
@@ -102,7 +102,7 @@ def sample(tmp_path: Path) -> Path:
 def sarif_validator() -> jsonschema.protocols.Validator:
     if not SARIF_SCHEMA.is_file():
         pytest.fail(f"the official SARIF schema is missing: expected {SARIF_SCHEMA} "
-                    "(the checkout needs shared/schemas/ beside it)")
+                    "(vendored under tests/schemas/)")
     schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
