@@ -20,6 +20,11 @@ from gatecheck.extract import Fragment
 from gatecheck.positions import Span
 
 
+#: Bumped whenever what these classes hold, or how sqlfacts fills them, changes:
+#: cached facts of an earlier format are never reused.
+FORMAT = 2
+
+
 class TableRef(NamedTuple):
     """A table (or view) named where SQL reads or writes a relation."""
 
@@ -58,6 +63,9 @@ class FragmentFacts:
     statements: list[Statement] = field(default_factory=list)
     tables: list[TableRef] = field(default_factory=list)
     errors: list[ParseProblem] = field(default_factory=list)
+    #: Statements no verdict was given on, and why (a template whose holes
+    #: stand for clauses: the text with its holes is not the statement that runs).
+    not_checked: list[ParseProblem] = field(default_factory=list)
     #: The source fragment, kept with the trees so that positions inside a
     #: tree (which are in the fragment's SQL) can be mapped to the file.
     fragment: Fragment | None = None

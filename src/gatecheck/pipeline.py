@@ -50,7 +50,10 @@ class Settings:
     keep_trees: bool = False
 
     def key(self) -> str:
-        text = "\0".join([__version__, self.dialect, str(self.sql), *sorted(self.call_names)])
+        from gatecheck.facts import FORMAT
+
+        text = "\0".join([__version__, str(FORMAT), self.dialect, str(self.sql),
+                          *sorted(self.call_names)])
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

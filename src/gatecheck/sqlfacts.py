@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import sqlglot
 from sqlglot import exp
@@ -38,6 +39,9 @@ from gatecheck.facts import (
     table_key,
 )
 from gatecheck.positions import LineIndex, Span
+
+if TYPE_CHECKING:
+    from gatecheck.engines import Rejected, Relation
 
 # sqlglot logs a warning for every statement it falls back to a Command on.
 logging.getLogger("sqlglot").setLevel(logging.CRITICAL)
@@ -78,11 +82,18 @@ def analyse(fragment: Fragment, dialect: str = "sqlite", *,
     """
     facts = FragmentFacts(fragment.path, is_sql=False, fragment=fragment)
     _analyse(fragment, dialect, facts, keep_trees)
+    # A string is SQL where it sits (a sink) or when the grammar accepts it.  One
+    # that reaches no sink and that the engine's grammar rejects is prose ("Select
+    # a file", "Update Version"), whatever words it starts with; a template whose
+    # holes stand for clauses still reads as the statement it will become.
     facts.is_sql = (fragment.sink or bool(facts.statements and not facts.errors)
-                    or bool(_LOOKS_LIKE_SQL.match(fragment.sql)))
+                    or bool(not facts.errors and _LOOKS_LIKE_SQL.match(fragment.sql)))
+    if facts.is_sql and not fragment.sink and _engine_rejects_any(dialect, fragment, facts):
+        facts.is_sql = False
     to_file = fragment.file_span
     facts.tables = [t._replace(span=to_file(t.span)) for t in facts.tables]
     facts.errors = [ParseProblem(e.message, to_file(e.span)) for e in facts.errors]
+    facts.not_checked = [ParseProblem(e.message, to_file(e.span)) for e in facts.not_checked]
     for statement in facts.statements:
         statement.span = to_file(statement.span)
         statement.first_token = to_file(statement.first_token)
@@ -112,7 +123,7 @@ def _analyse_piece(d: Dialect, sql: str, tokens: list[Token] | ParseProblem,
                    facts: FragmentFacts, placeholders: tuple[Span, ...],
                    keep_trees: bool) -> None:
     if isinstance(tokens, ParseProblem):
-        facts.errors.append(tokens)
+        _judge(d, sql, tokens, Span(0, len(sql)), placeholders, facts)
         return
     if _starts_with_replace(tokens):
         sql = _replace_as_insert(sql, tokens)
@@ -186,6 +197,7 @@ def _move(piece: FragmentFacts, offset: int, facts: FragmentFacts) -> None:
 
     facts.tables.extend(t._replace(span=shift(t.span)) for t in piece.tables)
     facts.errors.extend(e._replace(span=shift(e.span)) for e in piece.errors)
+    facts.not_checked.extend(e._replace(span=shift(e.span)) for e in piece.not_checked)
     for statement in piece.statements:
         statement.span = shift(statement.span)
         statement.first_token = shift(statement.first_token)
@@ -266,23 +278,30 @@ def _parse_statement(d: Dialect, sql: str, chunk: list[Token], facts: FragmentFa
     if depth > MAX_NESTING:
         facts.errors.append(ParseProblem(
             f"SQL nested {depth} levels deep (limit {MAX_NESTING}); not parsed", span))
-        facts.tables.extend(_token_tables(chunk, placeholders))
+        facts.tables.extend(_fallback_tables(d, sql, span, chunk, placeholders))
         return
     try:
         trees = d.parser().parse(chunk, sql)
     except ParseError as exc:
-        facts.errors.append(_problem(sql, exc, span, chunk))
-        facts.tables.extend(_token_tables(chunk, placeholders))
+        _judge(d, sql, _problem(sql, exc, span, chunk), span, placeholders, facts, chunk)
+        facts.tables.extend(_fallback_tables(d, sql, span, chunk, placeholders))
         return
     except RecursionError:
-        facts.errors.append(ParseProblem("SQL nested too deeply to parse", span))
-        facts.tables.extend(_token_tables(chunk, placeholders))
+        _judge(d, sql, ParseProblem("SQL nested too deeply to parse", span), span,
+               placeholders, facts, chunk)
+        facts.tables.extend(_fallback_tables(d, sql, span, chunk, placeholders))
         return
     except Exception as exc:  # sqlglot's own bug on odd input: one statement, not the run
-        facts.errors.append(ParseProblem(f"sqlglot failed on this statement "
-                                         f"({type(exc).__name__}: {_first_line(exc)})", span))
-        facts.tables.extend(_token_tables(chunk, placeholders))
+        _judge(d, sql, ParseProblem(f"sqlglot failed on this statement "
+                                    f"({type(exc).__name__}: {_first_line(exc)})", span),
+               span, placeholders, facts, chunk)
+        facts.tables.extend(_fallback_tables(d, sql, span, chunk, placeholders))
         return
+    # sqlglot reads more than the engine accepts ("Update Version" as an UPDATE,
+    # "UPSERT" as a column, a Command for any utility statement): the engine
+    # has the last word on every statement, not only on those sqlglot rejects.
+    _judge(d, sql, ParseProblem("not a statement", span), span, placeholders, facts, chunk,
+           rejected_only=True)
     for tree in trees:
         if tree is None:
             continue
@@ -290,7 +309,7 @@ def _parse_statement(d: Dialect, sql: str, chunk: list[Token], facts: FragmentFa
                                           Span(chunk[0].start, chunk[0].end + 1),
                                           tree if keep_trees else None))
         if isinstance(tree, exp.Command):
-            facts.tables.extend(_token_tables(chunk, placeholders))
+            facts.tables.extend(_fallback_tables(d, sql, span, chunk, placeholders))
         else:
             facts.tables.extend(_tree_tables(tree, placeholders))
 
@@ -302,20 +321,31 @@ def _parse_trigger(d: Dialect, sql: str, chunk: list[Token], facts: FragmentFact
     facts.statements.append(Statement("create-trigger", span,
                                       Span(chunk[0].start, chunk[0].end + 1)))
     texts = [t.text.upper() for t in chunk]
-    try:
-        on = texts.index("ON")
-        begin = texts.index("BEGIN", on)
-    except ValueError:
-        facts.errors.append(ParseProblem("CREATE TRIGGER without ON ... BEGIN", span))
+    on = texts.index("ON") if "ON" in texts else None
+    relations = None
+    if _dialect_name(d) == "postgres":
+        # PostgreSQL's parser knows what ON names (nothing, in an event trigger).
+        from gatecheck.engines import postgres_relations
+
+        relations = postgres_relations(sql[span.start:span.end])
+    if relations is not None:
+        facts.tables.extend(_located(relations, sql, span, placeholders))
+    elif on is not None:
+        target = _qualified_name(chunk, on + 1)
+        if target is not None:
+            facts.tables.append(_with_dynamic(target, placeholders))
+    begin = texts.index("BEGIN", on) if on is not None and "BEGIN" in texts[on:] else None
+    # Whether the trigger as a whole is valid is the engine's call: PostgreSQL's
+    # ``... EXECUTE FUNCTION f()`` has no body here, SQLite's needs BEGIN ... END.
+    before = len(facts.errors)
+    _judge(d, sql, ParseProblem("CREATE TRIGGER without ON ... BEGIN ... END", span), span,
+           placeholders, facts, chunk)
+    rejected = len(facts.errors) > before
+    if begin is None:
         return
-    target = _qualified_name(chunk, on + 1)
-    if target is not None:
-        facts.tables.append(_with_dynamic(target, placeholders))
     body = chunk[begin + 1:]
     if body and body[-1].text.upper() == "END":
         body = body[:-1]
-    else:
-        facts.errors.append(ParseProblem("CREATE TRIGGER body does not end with END", span))
     current: list[Token] = []
     for tok in body:
         if tok.token_type == TokenType.SEMICOLON:
@@ -326,6 +356,112 @@ def _parse_trigger(d: Dialect, sql: str, chunk: list[Token], facts: FragmentFact
             current.append(tok)
     if current:
         _parse_statement(d, sql, current, facts, placeholders, keep_trees)
+    if rejected:  # the trigger's one error says it; its body's would repeat it
+        del facts.errors[before + 1:]
+
+
+# ---------------------------------------------------------------- engine verdicts
+
+
+
+def _judge(d: Dialect, sql: str, problem: ParseProblem, span: Span,
+           placeholders: tuple[Span, ...], facts: FragmentFacts,
+           chunk: list[Token] | None = None, *, rejected_only: bool = False) -> None:
+    """sqlglot could not read ``sql[span]``: let the engine's own grammar decide.
+
+    SQLite (its compiler) and PostgreSQL (pglast, its parser) give the verdict
+    for their dialects: text they accept is no finding, and their message
+    replaces sqlglot's.  A rejection *at a template hole* is not a finding
+    either: the hole stands for SQL text filled in at run time
+    (``WHERE x = 1 %s GROUP BY y``, ``f"{verb} INTO t"``), so the statement is
+    counted as not checked.  A rejection elsewhere in a template is still a
+    finding.  Other dialects keep sqlglot's verdict; ``rejected_only``: sqlglot
+    did not reject the text, so only the engine's rejection is a problem.
+    """
+    from gatecheck import engines
+
+    verdict = engines.syntax(_dialect_name(d), sql[span.start:span.end])
+    if verdict is engines.ACCEPTED:
+        return
+    holes = [p for p in placeholders if p.start < span.end and span.start < p.end]
+    if verdict is engines.NO_ENGINE:
+        if rejected_only:
+            return
+        if holes:  # no engine to say where: any hole may be the cause
+            facts.not_checked.append(ParseProblem(_PARTIAL, span))
+        else:
+            facts.errors.append(problem)
+        return
+    assert isinstance(verdict, engines.Rejected)
+    at, position = _engine_position(verdict, span, problem, chunk)
+    if holes and _at_a_hole(at if position else None, holes, chunk):
+        facts.not_checked.append(ParseProblem(_PARTIAL, span))
+        return
+    facts.errors.append(ParseProblem(verdict.message, at))
+
+
+_PARTIAL = "partial template: a placeholder stands for SQL text, checked only at run time"
+
+
+def _engine_position(verdict: "Rejected", span: Span, problem: ParseProblem,
+                     chunk: list[Token] | None) -> tuple[Span, bool]:
+    """Where the engine stopped (and whether it said), as a token span if possible."""
+    if verdict.offset is not None:
+        start = span.start + verdict.offset
+        at = Span(start, start + 1)
+        if chunk is not None:
+            at = next((Span(t.start, t.end + 1) for t in chunk if t.start == start), at)
+        return at, True
+    if verdict.near is not None and chunk is not None:
+        # SQLite names the token it stopped at: take the one nearest sqlglot's guess.
+        near = [Span(t.start, t.end + 1) for t in chunk if t.text == verdict.near]
+        if near:
+            return min(near, key=lambda t: abs(t.start - problem.span.start)), True
+    return problem.span, False
+
+
+def _at_a_hole(at: Span | None, holes: list[Span], chunk: list[Token] | None) -> bool:
+    """Whether the engine stopped at a hole, or at the token right after one.
+
+    ``at`` None: the engine gave no position ("incomplete input"): the text
+    ended early, which a hole at the end explains.  Without tokens there is
+    no telling, and any hole may be the cause.
+    """
+    if chunk is None:
+        return True
+    def hole(tok: Token) -> bool:
+        return any(h.start <= tok.start < h.end for h in holes)
+
+    if at is None:
+        return hole(chunk[-1])
+    for i, tok in enumerate(chunk):
+        if tok.start <= at.start <= tok.end:
+            return hole(tok) or (i > 0 and hole(chunk[i - 1]))
+    return any(h.start <= at.start < h.end for h in holes)
+
+
+def _engine_rejects_any(dialect: str, fragment: Fragment, facts: FragmentFacts) -> bool:
+    """Whether the engine's grammar rejects a statement sqlglot read in ``fragment``.
+
+    For a string that reaches no sink, sqlglot's leniency ("Update Version"
+    reads as an UPDATE of a table ``Version``) must not make prose SQL.
+    Statement spans are still the fragment's own here.  Statements with holes
+    are left alone: their text is not what runs.
+    """
+    from gatecheck import engines
+
+    for statement in facts.statements:
+        span = statement.span
+        if any(p.start < span.end and span.start < p.end for p in fragment.placeholders):
+            continue
+        if isinstance(engines.syntax(dialect, fragment.sql[span.start:span.end]),
+                      engines.Rejected):
+            return True
+    return False
+
+
+def _dialect_name(d: Dialect) -> str:
+    return type(d).__name__.lower()
 
 
 def _nesting(chunk: list[Token]) -> int:
@@ -407,7 +543,8 @@ def _role(table: exp.Table) -> str:
     return "use"
 
 
-_NOT_A_TABLE_DROP = {"INDEX", "TRIGGER"}
+#: DROP kinds whose names are relations; DROP FUNCTION/TYPE/INDEX/... name other things.
+_TABLE_DROPS = {"TABLE", "VIEW", "MATERIALIZED VIEW", "FOREIGN TABLE"}
 
 
 def _tree_tables(tree: exp.Expr, placeholders: tuple[Span, ...]) -> list[TableRef]:
@@ -418,8 +555,10 @@ def _tree_tables(tree: exp.Expr, placeholders: tuple[Span, ...]) -> list[TableRe
             continue  # a table-valued function such as json_each(...)
         parent = table.parent
         if isinstance(parent, exp.Drop) and str(parent.args.get("kind") or "").upper() \
-                in _NOT_A_TABLE_DROP:
+                not in _TABLE_DROPS:
             continue
+        if isinstance(parent, exp.Opclass):
+            continue  # CREATE INDEX ... (doc jsonb_path_ops): an operator class
         if _is_cte_reference(table):
             continue
         if isinstance(parent, exp.UserDefinedFunction):
@@ -488,6 +627,36 @@ def _qualified_name(chunk: list[Token], i: int) -> TableRef | None:
                         Span(last.start, last.end + 1))
     return TableRef(first.text, None, first.token_type == TokenType.IDENTIFIER,
                     Span(first.start, first.end + 1))
+
+
+def _fallback_tables(d: Dialect, sql: str, span: Span, chunk: list[Token],
+                     placeholders: tuple[Span, ...]) -> list[TableRef]:
+    """Tables of a statement sqlglot could not read (or kept as a Command).
+
+    PostgreSQL's own parser reads what sqlglot cannot (``CREATE TRIGGER ...
+    EXECUTE FUNCTION``, operator classes, ``CREATE EVENT TRIGGER``): its
+    relations are exact, keywords and function names never among them.
+    Otherwise names after FROM/JOIN/INTO/... are the best that can be done.
+    """
+    if _dialect_name(d) == "postgres":
+        from gatecheck.engines import postgres_relations
+
+        relations = postgres_relations(sql[span.start:span.end])
+        if relations is not None:
+            return _located(relations, sql, span, placeholders)
+    return _token_tables(chunk, placeholders)
+
+
+def _located(relations: "list[Relation]", sql: str, span: Span,
+             placeholders: tuple[Span, ...]) -> list[TableRef]:
+    """The engine's relations of ``sql[span]`` as table references in ``sql``."""
+    out = []
+    for rel in relations:
+        at = Span(span.start + rel.start, span.start + rel.end)
+        name = rel.name if rel.quoted else sql[at.start:at.end]
+        out.append(_with_dynamic(TableRef(name, rel.schema, rel.quoted, at, role=rel.role),
+                                 placeholders))
+    return out
 
 
 def _token_tables(chunk: list[Token], placeholders: tuple[Span, ...]) -> list[TableRef]:

@@ -81,7 +81,7 @@ def test_pieces_change_nothing(scripts: list[str], piece: int, dialect: str) -> 
     fragment = Fragment("a.sql", sql, sink=True)
     with time_limit():
         whole = sqlfacts.analyse(fragment, dialect, keep_trees=True)
-        if any(e.message.startswith("cannot tokenize") for e in whole.errors):
+        if not _tokenizes(sql, dialect):
             return  # pieces then check what precedes the bad token; the whole cannot
         saved = sqlfacts.PIECE_CHARS
         sqlfacts.PIECE_CHARS = piece
@@ -95,6 +95,16 @@ def test_pieces_change_nothing(scripts: list[str], piece: int, dialect: str) -> 
         [(s.kind, s.span, s.first_token) for s in whole.statements]
     assert [_positions(s.tree) for s in pieces.statements] == \
         [_positions(s.tree) for s in whole.statements], "tree positions moved with their piece"
+
+
+def _tokenizes(sql: str, dialect: str) -> bool:
+    from sqlglot.dialects.dialect import Dialect
+
+    try:
+        Dialect.get_or_raise(dialect).tokenize(sql)
+    except Exception:  # noqa: BLE001 - TokenError, or sqlglot's own bug on odd input
+        return False
+    return True
 
 
 def _positions(tree: object) -> list[tuple[str, int | None]]:

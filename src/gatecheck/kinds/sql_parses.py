@@ -1,14 +1,22 @@
 """SQL embedded in the sources must parse in the configured dialect.
 
 **What it does**
-Reports every SQL fragment that the dialect's parser rejects, at the token
-where parsing failed: ``.sql`` statements, strings passed to
+Reports every SQL fragment that the database engine itself rejects, at the
+token where it stopped: ``.sql`` statements, strings passed to
 ``execute``/``executescript``/``text``/``read_sql``, and other string
 literals that read like a statement (``SELECT ... FROM``, ``INSERT INTO``,
-``UPDATE ... SET``, ...).  Prose that merely starts with a SQL word
-("Select a file to upload") is not SQL and is never reported.  f-string and
-``%``/``.format`` placeholders are replaced by a neutral token first, so a
-template with a dynamic column still parses.
+``UPDATE ... SET``, ...).  sqlglot finds the statements and their
+positions; the verdict is the engine's: SQLite compiles the statement with
+``EXPLAIN`` (nothing runs) in a private in-memory database, PostgreSQL SQL
+goes through PostgreSQL's own grammar (pglast, no server needed).  A
+statement the engine accepts is never reported, even where sqlglot cannot
+parse it; other dialects fall back to sqlglot's parser.  Prose that merely
+starts with a SQL word ("Select a file to upload") is not SQL and is never
+reported, nor is a string outside a SQL call that the engine rejects.
+f-string and ``%``/``.format`` placeholders are replaced by a neutral token
+first, so a template with a dynamic column still parses; a template whose
+hole stands for a whole clause (the engine stops at the hole) is not
+checked rather than reported.
 
 **Why it matters**
 A typo in a query string fails only when that code path runs, often in

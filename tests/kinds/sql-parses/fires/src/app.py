@@ -4,3 +4,19 @@ def load(cur):
 
 
 QUERY = "SELECT * FROM tasks WHERE id IN (SELECT task_id FROM"
+
+
+def run(cur):
+    return cur.execute(QUERY)
+
+
+def templates(cur, cond, x):
+    # A template is still checked away from its holes: FORM is no hole.
+    cur.execute(f"SELECT id FORM tasks WHERE id = {x}")
+    # A dialect feature sqlglot cannot read, broken all the same.
+    cur.execute("UPDATE OR IGNORE tasks SET title = ? WHER id = ?1", ("t", 1))
+
+
+# Prose at a sink is still checked: a sink says it is SQL.
+def prose(cur):
+    cur.execute("Update Version")
