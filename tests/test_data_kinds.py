@@ -20,9 +20,10 @@ DATA_KINDS = ("require-tables", "require-columns", "foreign-keys-resolve", "depe
               "legacy-retention", "query")
 
 
-def run_rules(root: Path, rules: str, *, database: str = "sqlite:///app.db") -> Any:
+def run_rules(root: Path, rules: str, *, database: str = "sqlite:///app.db",
+              flags: tuple[str, ...] = ()) -> Any:
     write_tree(root, {"rules.yaml": f"version: 1\ndatabase: {database}\nrules:\n{rules}"})
-    return gatecheck("run", "--format", "json", cwd=root)
+    return gatecheck("run", "--format", "json", *flags, cwd=root)
 
 
 def fingerprint(path: Path) -> tuple[bytes, int]:
@@ -59,7 +60,7 @@ def test_rows_preserved_on_a_million_rows(tmp_path: Path) -> None:
     from: sessions_legacy
     to: sessions
     key: session_id
-""")
+""", flags=("--show-data",))
     assert run.stderr == ""
     [finding] = run.json["findings"]
     assert finding["count"] == 13

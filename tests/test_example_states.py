@@ -70,7 +70,7 @@ def test_example_zero_loss_and_orphans_before_the_merge(
     db = build(tmp_path / "agentos.db", "34")
     monkeypatch.setenv("GATECHECK_TODAY", "2025-06-20")
     run = gatecheck("run", "--config", str(CONFIG), "--db", f"sqlite:///{db}",
-                    "--format", "json", cwd=tmp_path)
+                    "--format", "json", "--show-data", cwd=tmp_path)
     [orphans] = [f for f in run.json["findings"] if f["rule"] == "tasks-resolve"]
     # Only sess-0003 was in chat_sessions before the merge.
     assert (orphans["count"], orphans["sample"]) == (
@@ -82,6 +82,16 @@ def test_example_cleanup_fires_after_thirty_days(tmp_path: Path,
     db = build(tmp_path / "agentos.db", "full")
     monkeypatch.setenv("GATECHECK_TODAY", "2025-07-03")  # v35 was recorded 2025-06-02
     run = gatecheck("run", "--config", str(CONFIG), "--db", f"sqlite:///{db}", cwd=tmp_path)
+    # The date comes from a row of the migrations record: data, hidden by default.
+    assert run.stdout.splitlines() == [
+        "db:task_sessions_legacy: cleanup task_sessions_legacy was archived on <hidden> "
+        "(date from the migrations record schema_migrations.applied_at; values hidden, pass "
+        "--show-data to show them), <hidden> days ago, past max_age_days 30: drop it once "
+        "nothing reads it",
+        "Found 1 error (15 rules, 0 files, 0 SQL fragments)",
+    ]
+    run = gatecheck("run", "--config", str(CONFIG), "--db", f"sqlite:///{db}", "--show-data",
+                    cwd=tmp_path)
     assert run.stdout.splitlines() == [
         "db:task_sessions_legacy: cleanup task_sessions_legacy was archived on 2025-06-02 "
         "(date from the migrations record schema_migrations.applied_at), 31 days ago, past "

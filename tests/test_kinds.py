@@ -2,7 +2,10 @@
 
 A case holds ``rules.yaml``, optionally ``schema.sql`` (built into a real
 SQLite file ``app.db``) and ``src/``, and ``expected.json``: the exact
-``findings`` list that ``gatecheck run --format json`` must print.  Set
+``findings`` list that ``gatecheck run --format json`` must print.  An
+optional ``args`` file holds more flags for that run (``--show-data``: the
+data cases hide database values without it, so each has a ``-show-data``
+twin showing them).  Set
 GATECHECK_REGEN=1 to rewrite expected.json after a deliberate change, then
 review the diff line by line.
 """
@@ -24,7 +27,9 @@ CASES = sorted(p for p in (Path(__file__).parent / "kinds").glob("*/*") if p.is_
 @pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_case(case: Path, tmp_path: Path) -> None:
     work = copy_case(case, tmp_path / "case")
-    run = gatecheck("run", "--format", "json", cwd=work)
+    args_file = case / "args"
+    args = args_file.read_text(encoding="utf-8").split() if args_file.exists() else []
+    run = gatecheck("run", "--format", "json", *args, cwd=work)
     assert run.stderr == ""
     findings = run.json["findings"]
     expected_file = case / "expected.json"

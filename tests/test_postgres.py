@@ -222,7 +222,7 @@ rules:
              current_setting('statement_timeout') AS timeout
   - {id: existing, kind: row-exists, table: t}
 """})
-    run = gatecheck("run", "--db", pg, "--format", "json", cwd=tmp_path)
+    run = gatecheck("run", "--db", pg, "--format", "json", "--show-data", cwd=tmp_path)
     messages = {f["rule"]: f["message"] for f in run.json["findings"]}
     assert "read-only transaction" in messages["sequence"]
     assert "read-only transaction" in messages["function"]
@@ -272,7 +272,7 @@ rules:
   - {{id: mixed-case, kind: rows-preserved, from: app.Tasks.id, to: app.tasks.id}}
   - {{id: fk, kind: foreign-keys-resolve, archived: ["public.*"]}}
 """})
-    run = gatecheck("run", "--format", "json", cwd=tmp_path)
+    run = gatecheck("run", "--format", "json", "--show-data", cwd=tmp_path)
     assert run.stderr == ""
     assert [(f["rule"], f["object"]) for f in run.json["findings"]] == [
         ("copied", "public.sessions"),
@@ -289,7 +289,8 @@ rules:
     [mixed] = [f for f in run.json["findings"] if f["rule"] == "mixed-case"]
     assert mixed["sample"] == ["t2"]
     # --db swaps the server, not the schemas the rules file chose.
-    swapped = gatecheck("run", "--db", pg, "--format", "json", cwd=tmp_path)
+    swapped = gatecheck("run", "--db", pg, "--format", "json", "--show-data",
+                        cwd=tmp_path)
     assert swapped.json["findings"] == run.json["findings"]
     # One schema: plain names, and public.x names x.
     rules = (tmp_path / "rules.yaml").read_text()

@@ -112,8 +112,9 @@ def build_postgres(url: str, upto: int | None, broken: bool) -> None:
 
 
 def findings(db_url: str, cwd: Path, config: Path = CONFIG) -> list[dict[str, object]]:
+    # Values shown: the engines must agree on them too.
     run = gatecheck("run", "--config", str(config), "--db", db_url, "--format", "json",
-                    cwd=cwd)
+                    "--show-data", cwd=cwd)
     assert run.stderr == "", run.stderr
     assert run.exit_code in (0, 1)
     return run.json["findings"]  # type: ignore[no-any-return]
@@ -186,7 +187,8 @@ def test_replayed_postgres_migrations_match_the_live_database(
         "  migrations: migrations/*.sql\n  replay_url: ${GATECHECK_TEST_PG_URL}\n",
         encoding="utf-8")
     monkeypatch.setenv("GATECHECK_TEST_PG_URL", server_url())
-    run = gatecheck("run", "--config", str(config), "--format", "json", cwd=tmp_path)
+    run = gatecheck("run", "--config", str(config), "--format", "json", "--show-data",
+                    cwd=tmp_path)
     assert run.stderr == ""
     replayed = run.json["findings"]
     with scratch_database("gct_parity") as url:

@@ -189,8 +189,8 @@ def test_wal_database_with_an_active_writer(tmp_path: Path,
         before = state(tmp_path, db)
         assert {"app.db-wal", "app.db-shm"} <= set(before[0]), "the writer's own files"
         started = time.monotonic()
-        run = gatecheck("run", "--format", "json", "--no-cache", "--select", "custom,zero-loss",
-                        cwd=tmp_path)
+        run = gatecheck("run", "--format", "json", "--no-cache", "--show-data", "--select",
+                        "custom,zero-loss", cwd=tmp_path)
         assert time.monotonic() - started < 5
         assert run.exit_code == 1, run.stderr
         # zero-loss sees the committed chat_sessions ('a' only), not the writer's row.

@@ -126,7 +126,7 @@ rules:
   - {id: has-sessions, kind: row-exists, table: sessions, where: "channel = 'api'"}
 """,
     })
-    run = gatecheck("run", "--format", "json", cwd=tmp_path)
+    run = gatecheck("run", "--format", "json", "--show-data", cwd=tmp_path)
     assert run.stderr == ""
     [finding] = run.json["findings"]
     assert finding["rule"] == "tasks-resolve"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -20,10 +21,11 @@ import yaml
 
 from gatecheck.options import OptionError, as_str_list, mapping_items, scalar, type_name
 from gatecheck.errors import DatabaseError
+from gatecheck.policy import HIDDEN
 
 if TYPE_CHECKING:
     from gatecheck.introspect import Database
-    from gatecheck.kinds import Emit
+    from gatecheck.kinds import Context, Emit
     from gatecheck.model import Schema
 
 #: How many offending keys a finding's ``sample`` holds at most.
@@ -276,24 +278,27 @@ def read_only_problem(sql: str, dialect: str) -> str | None:
     from gatecheck.sqlfacts import analyse, statement_kind
 
     facts = analyse(Fragment("<rule sql>", sql), dialect)
-    if facts.errors:
-        return f"it does not parse as {dialect} SQL ({facts.errors[0].message})"
     statements = facts.statements
-    if not statements:
-        return "it holds no statement"
     if len(statements) > 1:
         kinds = ", ".join(s.kind for s in statements)
         return f"it holds {len(statements)} statements ({kinds}); exactly one SELECT may run"
-    tree = statements[0].tree
-    if not isinstance(tree, exp.Query):
-        return (f"it is a {statements[0].kind} statement; only SELECT (or WITH ... SELECT) "
-                "may run")
-    writes = tuple(getattr(exp, name) for name in _NOT_READS if hasattr(exp, name))
-    for node in tree.walk():
-        if isinstance(node, writes):
-            return f"it contains a {statement_kind(node)} statement; only reads may run"
-        if isinstance(node, exp.Select) and node.args.get("into") is not None:
-            return "SELECT ... INTO creates a table; only reads may run"
+    # What the statement is comes first: a write that the engine would also
+    # reject as syntax (SQLite has no DELETE inside WITH) is named as a write.
+    if statements:
+        tree = statements[0].tree
+        if not isinstance(tree, exp.Query):
+            return (f"it is a {statements[0].kind} statement; only SELECT (or WITH ... SELECT) "
+                    "may run")
+        writes = tuple(getattr(exp, name) for name in _NOT_READS if hasattr(exp, name))
+        for node in tree.walk():
+            if isinstance(node, writes):
+                return f"it contains a {statement_kind(node)} statement; only reads may run"
+            if isinstance(node, exp.Select) and node.args.get("into") is not None:
+                return "SELECT ... INTO creates a table; only reads may run"
+    if facts.errors:
+        return f"it does not parse as {dialect} SQL ({facts.errors[0].message})"
+    if not statements:
+        return "it holds no statement"
     return None
 
 
@@ -341,6 +346,89 @@ def sample_text(sample: list[Any]) -> str:
     if len(sample) > MESSAGE_SAMPLE:
         shown += ", …"
     return shown
+
+
+#: What a finding says in place of values it hides, inside its closing parenthesis.
+HIDDEN_NOTE = "values hidden; pass --show-data to show them"
+
+# A quoted run or a number in a database's error message: where a value read
+# from a row shows up (``JSON path error near 'x'``, ``invalid input syntax
+# for type integer: "x"``, ``date field value out of range: 2024-13-01``).
+# Databases do not escape quotes inside the quoted value, so a run goes to
+# the last quote of its kind (or to the end): a quote inside the value
+# cannot end the run early and leave the rest of the value in the open.
+_QUOTED_OR_NUMBER = re.compile(r"'.*'|\".*\"|'.*$|\".*$|\b\d+(?:\.\d+)?\b")
+
+# gatecheck's own messages about a query, which hold no value read from a row.
+_OWN_MESSAGE = re.compile(r"query exceeded its time limit of [\d.]+ s|the server did not "
+                          r"answer within [\d.]+ s \(nor a cancel request\); gave up on the "
+                          r"connection")
+
+
+@dataclass(frozen=True)
+class Values:
+    """How database values appear in findings: themselves, or `HIDDEN`.
+
+    gatecheck's output is public (CI logs, annotations, SARIF) and a pull
+    request can write a rule that reads any column, so values read from rows
+    are shown only when the command line says ``--show-data``.  Counts,
+    table and column names (the schema) and the rule's own literals are not
+    data and stay.  Every data kind formats values through one of these,
+    built by `values`, so the choice is made in one place.
+    """
+
+    show: bool
+
+    def literal(self, value: Any) -> str:
+        """`sql_literal` of the value, or `HIDDEN`."""
+        return sql_literal(value) if self.show else HIDDEN
+
+    def text(self, value: Any) -> str:
+        """The value as plain text (``0.34.0``, ``2025-06-02``), or `HIDDEN`."""
+        return str(value) if self.show else HIDDEN
+
+    def json(self, value: Any) -> Any:
+        """A JSON field holding one value, a row or a sample: as JSON holds it, or `HIDDEN`."""
+        return value if self.show else HIDDEN
+
+    def sample(self, sample: list[Any]) -> str:
+        """`sample_text` of the keys, or `HIDDEN` followed by how to see them."""
+        return sample_text(sample) if self.show else f"{HIDDEN}, {HIDDEN_NOTE}"
+
+    @property
+    def note(self) -> str:
+        """Appended to a message that hid values: `` (values hidden; ...)``, else nothing."""
+        return "" if self.show else f" ({HIDDEN_NOTE})"
+
+    @property
+    def aside(self) -> str:
+        """The same, for a message's existing closing parenthesis: ``; values hidden, ...``."""
+        return "" if self.show else f"; {HIDDEN_NOTE.replace(';', ',')}"
+
+    def problem(self, exc: DatabaseError, sql: str, option: str = "timeout_s") -> str:
+        """`database_problem`, with what the database quoted from rows hidden.
+
+        A failing query can make the database quote a value in its message
+        (``json_extract('{}', secret)``, ``secret::int``); quoted runs and
+        numbers that do not occur in ``sql`` itself (names and literals the
+        rule wrote stay, so ``no such table: x`` still helps) become `HIDDEN`.
+        """
+        if self.show or _OWN_MESSAGE.fullmatch(exc.message):
+            return database_problem(exc, option)
+        folded = sql.casefold()
+
+        def hide(match: re.Match[str]) -> str:
+            token = match.group(0)
+            inner = token[1:-1] if token[0] in "'\"" else token
+            return token if inner.casefold() in folded else HIDDEN
+
+        hidden = _QUOTED_OR_NUMBER.sub(hide, exc.message)
+        return hidden if hidden == exc.message else f"{hidden} ({HIDDEN_NOTE})"
+
+
+def values(ctx: "Context") -> Values:
+    """How the kind running in ``ctx`` may show database values (``--show-data``)."""
+    return Values(ctx.policy.show_data)
 
 
 def columns_text(names: tuple[str, ...]) -> str:

@@ -20,6 +20,10 @@ counts), SQL dates or Unix seconds.  "Today" is the ``today`` option, else
 the environment variable ``GATECHECK_TODAY`` (an ISO date, for reproducible
 CI runs and tests), else the system date.  A missing record table or
 column, an unreadable date and a table with no date at all are findings.
+A date read from the record is a database value, shown only with
+``--show-data``: without it the date, ``archived_on`` and ``age_days``
+(which would give the date away) say ``<hidden>``; a ``since`` date is the
+rule's own and stays.
 
 **Why it matters**
 An archive kept "for 30 days, just in case" is kept forever unless someone
@@ -72,8 +76,8 @@ import yaml
 from gatecheck.options import OptionError, scalar, type_name
 from gatecheck.errors import DatabaseError, GatecheckError
 from gatecheck.kinds import DATA, Context, Emit, relation_match, split_name
-from gatecheck.kinds._data import (DEFAULT_TIMEOUT_S, database_problem, read_only_problem,
-                                   resolve_columns, sql_literal)
+from gatecheck.kinds._data import (DEFAULT_TIMEOUT_S, Values, read_only_problem,
+                                   resolve_columns, values)
 
 KIND = "legacy-retention"
 NEEDS = frozenset({DATA})
@@ -190,11 +194,15 @@ def check(ctx: Context, options: Options, emit: Emit) -> None:
             continue
         age = (now - archived.date).days
         if age > options.max_age_days:
-            emit(f"{name} was archived on {archived.date.isoformat()} ({archived.how}), "
-                 f"{age} days ago, past max_age_days {options.max_age_days}: drop it once "
-                 "nothing reads it", obj=name,
-                 extra={"archived_on": archived.date.isoformat(), "age_days": age,
-                        "date_source": archived.source})
+            # A date read from the record is data (any column of any table,
+            # Unix seconds included), and so is the age that gives it away;
+            # a since: date is the rule's own.
+            shown = values(ctx) if archived.source == "record" else Values(show=True)
+            emit(f"{name} was archived on {shown.text(archived.date.isoformat())} "
+                 f"({archived.how}{shown.aside}), {shown.text(age)} days ago, past "
+                 f"max_age_days {options.max_age_days}: drop it once nothing reads it", obj=name,
+                 extra={"archived_on": shown.json(archived.date.isoformat()),
+                        "age_days": shown.json(age), "date_source": archived.source})
 
 
 def _archive_date(ctx: Context, options: Options, record: tuple[str, str] | None, name: str,
@@ -225,7 +233,7 @@ def _archive_date(ctx: Context, options: Options, record: tuple[str, str] | None
         rows = db.query(sql, timeout_s=options.timeout_s).rows
     except DatabaseError as exc:
         emit(f"cannot read the archive date of {name} from {table}.{column}: "
-             f"{database_problem(exc)}", obj=name)
+             f"{values(ctx).problem(exc, sql)}", obj=name)
         return None
     value = rows[0][0] if rows else None
     source = f"{table}.{column}"
@@ -238,7 +246,9 @@ def _archive_date(ctx: Context, options: Options, record: tuple[str, str] | None
         return None
     date = as_date(value)
     if date is None:
-        emit(f"the archive date of {name} in {source} is {sql_literal(value)}, which is not a "
-             "date (expected ISO text such as 2025-06-02, or Unix seconds)", obj=name)
+        shown = values(ctx)
+        emit(f"the archive date of {name} in {source} is {shown.literal(value)}, which is not a "
+             f"date (expected ISO text such as 2025-06-02, or Unix seconds{shown.aside})",
+             obj=name)
         return None
     return _Archived(date, "record", f"date from the migrations record {source}")

@@ -6,7 +6,9 @@ with one anti-join inside the database (rows never travel to gatecheck),
 and reports the count plus a sample of at most 10 distinct orphan keys, in
 ascending order.  The JSON finding carries them as
 ``count`` and ``sample``; its ``object`` is ``table.column`` of ``from``
-(``table.(a,b)`` for a composite key).
+(``table.(a,b)`` for a composite key).  The keys are database values,
+shown only with ``--show-data``: without it the message and ``sample`` say
+``<hidden>`` (the count stays).
 
 NULLs behave as a SQL foreign key (``MATCH SIMPLE``): a ``from`` row with a
 NULL in any key column references nothing and is **not** an orphan; a NULL
@@ -51,7 +53,7 @@ from dataclasses import dataclass
 from gatecheck.errors import DatabaseError
 from gatecheck.kinds import DATA, Context, Emit
 from gatecheck.kinds._data import (AntiJoinOptions, anti_join, column_object, columns_text,
-                                   database_problem, plural, resolve_columns, sample_text)
+                                   plural, resolve_columns, values)
 
 KIND = "no-orphans"
 NEEDS = frozenset({DATA})
@@ -75,14 +77,16 @@ def check(ctx: Context, options: Options, emit: Emit) -> None:
     (src, src_cols), (dst, dst_cols) = source, target
     obj = column_object(src, src_cols)
     ref = column_object(dst, dst_cols)
+    shown = values(ctx)
     try:
         misses = anti_join(ctx.data, src, dst, tuple(zip(src_cols, dst_cols)),
                            skip_null_keys=True, timeout_s=options.timeout_s)
     except DatabaseError as exc:
-        emit(f"cannot check {obj} against {ref}: {database_problem(exc)}", obj=obj)
+        names = " ".join((src, dst, *src_cols, *dst_cols))
+        emit(f"cannot check {obj} against {ref}: {shown.problem(exc, names)}", obj=obj)
         return
     if misses.count:
         emit(f"{plural(misses.count, 'row')} of {src} {'has' if misses.count == 1 else 'have'} "
              f"a {columns_text(src_cols)} not found in {ref} "
-             f"(orphans: {sample_text(misses.sample)})",
-             obj=obj, extra={"count": misses.count, "sample": misses.sample})
+             f"(orphans: {shown.sample(misses.sample)})",
+             obj=obj, extra={"count": misses.count, "sample": shown.json(misses.sample)})

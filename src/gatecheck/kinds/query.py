@@ -12,6 +12,12 @@ dialect and refused, as a finding that says why, unless it is exactly one
 ``PRAGMA``, DDL, ``SELECT ... INTO`` or a data-changing CTE is never sent to
 the database.  A query that runs past ``timeout_s`` is stopped and reported.
 
+Rows are shown only with ``--show-data``, as CI logs are often public and a
+pull request can write a query that selects any column: without it the
+message names the columns, ``object`` is the row's ordinal (``row 3``, so
+baselines still tell rows apart), ``row`` is ``<hidden>``, and what a
+failing query's database message quotes from a row is ``<hidden>`` too.
+
 **Why it matters**
 Every project has an invariant no built-in kind knows: merged sessions keep
 a title, no task is ``running`` without a session, amounts are never
@@ -44,8 +50,7 @@ from dataclasses import dataclass
 
 from gatecheck.errors import DatabaseError
 from gatecheck.kinds import DATA, Context, Emit
-from gatecheck.kinds._data import (DEFAULT_TIMEOUT_S, database_problem, json_value,
-                                   read_only_problem, sql_literal)
+from gatecheck.kinds._data import DEFAULT_TIMEOUT_S, json_value, read_only_problem, values
 
 KIND = "query"
 NEEDS = frozenset({DATA})
@@ -75,20 +80,26 @@ def check(ctx: Context, options: Options, emit: Emit) -> None:
     if problem is not None:
         emit(f"refused to run the query: {problem}; nothing was run")
         return
+    shown = values(ctx)
     try:
         # One row more than reported tells "more rows" apart without counting them all.
         result = db.query(options.sql, timeout_s=options.timeout_s, limit=options.max_rows + 1)
     except DatabaseError as exc:
-        emit(f"the query failed: {database_problem(exc)}")
+        emit(f"the query failed: {shown.problem(exc, options.sql)}")
         return
     columns = result.columns[:SHOWN_COLUMNS]
     more = "" if len(result.columns) <= SHOWN_COLUMNS else ", …"
-    for row in result.rows[:options.max_rows]:
-        shown = ", ".join(f"{c}={sql_literal(v)}" for c, v in zip(columns, row))
-        first = row[0] if row else None
-        emit(f"the query returned a row: {shown}{more}",
-             obj="NULL" if first is None else str(json_value(first)),
-             extra={"row": {c: json_value(v) for c, v in zip(columns, row)}})
+    for ordinal, row in enumerate(result.rows[:options.max_rows], start=1):
+        if shown.show:
+            first = row[0] if row else None
+            obj = "NULL" if first is None else str(json_value(first))
+            text = ", ".join(f"{c}={shown.literal(v)}" for c, v in zip(columns, row))
+        else:
+            # The ordinal keeps findings (and their baseline fingerprints)
+            # apart without a value: a hash of a short value could be reversed.
+            obj, text = f"row {ordinal}", ", ".join(columns)
+        emit(f"the query returned a row: {text}{more}{shown.note}", obj=obj,
+             extra={"row": shown.json({c: json_value(v) for c, v in zip(columns, row)})})
     if len(result.rows) > options.max_rows:
         emit(f"the query returned more than {options.max_rows} rows; only the first "
              f"{options.max_rows} are reported (raise max_rows to see more)")

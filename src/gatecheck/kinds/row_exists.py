@@ -7,7 +7,8 @@ row.  ``where`` is SQL in the database's dialect, by design; the composed
 query is parsed first and refused, as a finding that says why, unless it is
 one plain ``SELECT`` (no second statement, no write).  A missing table, a
 condition the database rejects and a query past its time limit are
-findings too.
+findings too.  It prints no value of the table; without ``--show-data``,
+what a failing query's database message quotes from a row is ``<hidden>``.
 
 **Why it matters**
 A migration that ran but was not recorded is applied again by the next
@@ -40,8 +41,7 @@ from dataclasses import dataclass
 
 from gatecheck.errors import DatabaseError
 from gatecheck.kinds import DATA, Context, Emit
-from gatecheck.kinds._data import (DEFAULT_TIMEOUT_S, database_problem, read_only_problem,
-                                   resolve_columns)
+from gatecheck.kinds._data import DEFAULT_TIMEOUT_S, read_only_problem, resolve_columns, values
 
 KIND = "row-exists"
 NEEDS = frozenset({DATA})
@@ -81,7 +81,8 @@ def check(ctx: Context, options: Options, emit: Emit) -> None:
     try:
         found = db.query(sql, timeout_s=options.timeout_s, limit=1).rows
     except DatabaseError as exc:
-        emit(f"cannot look for a row of {table}{condition}: {database_problem(exc)}", obj=table)
+        emit(f"cannot look for a row of {table}{condition}: {values(ctx).problem(exc, sql)}",
+             obj=table)
         return
     if not found:
         emit(f"no row of {table} matches{condition}" if condition else f"table {table} is empty",

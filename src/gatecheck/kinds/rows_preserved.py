@@ -6,7 +6,9 @@ columns, with one anti-join inside the database (rows never travel to
 gatecheck), and reports the count plus a sample of at most 10 distinct
 missing keys, in ascending order.  The JSON finding carries them
 as ``count`` and ``sample`` (a value per key, a list per composite key);
-its ``object`` is the ``from`` table.
+its ``object`` is the ``from`` table.  The keys are database values,
+shown only with ``--show-data``: without it the message and ``sample`` say
+``<hidden>`` (the count stays).
 
 NULLs behave as in SQL: ``NULL = NULL`` is not true, so a ``from`` row
 whose key holds a NULL can never match and **counts as lost** (it shows as
@@ -54,8 +56,8 @@ from dataclasses import dataclass
 
 from gatecheck.errors import DatabaseError
 from gatecheck.kinds import DATA, Context, Emit
-from gatecheck.kinds._data import (AntiJoinOptions, anti_join, database_problem, key_text,
-                                   plural, resolve_columns, sample_text)
+from gatecheck.kinds._data import (AntiJoinOptions, anti_join, key_text, plural,
+                                   resolve_columns, values)
 
 KIND = "rows-preserved"
 NEEDS = frozenset({DATA})
@@ -86,14 +88,16 @@ def check(ctx: Context, options: Options, emit: Emit) -> None:
         return
     (src, src_cols), (dst, dst_cols) = source, target
     on = key_text(src_cols, dst_cols)
+    shown = values(ctx)
     try:
         misses = anti_join(ctx.data, src, dst, tuple(zip(src_cols, dst_cols)),
                            skip_null_keys=False, timeout_s=options.timeout_s)
     except DatabaseError as exc:
+        names = " ".join((src, dst, *src_cols, *dst_cols))
         emit(f"cannot check that every {src} row is in {dst} on {on}: "
-             f"{database_problem(exc)}", obj=src)
+             f"{shown.problem(exc, names)}", obj=src)
         return
     if misses.count:
         emit(f"{plural(misses.count, 'row')} of {src} {'has' if misses.count == 1 else 'have'} "
-             f"no matching row in {dst} on {on} (missing: {sample_text(misses.sample)})",
-             obj=src, extra={"count": misses.count, "sample": misses.sample})
+             f"no matching row in {dst} on {on} (missing: {shown.sample(misses.sample)})",
+             obj=src, extra={"count": misses.count, "sample": shown.json(misses.sample)})

@@ -9,7 +9,9 @@ not as text: dot-separated numbers, compared number by number, so
 (``0.35`` = ``0.35.0``), a leading ``v`` is ignored and integer columns
 work (``35``).  A value that is not such a version (``0.35.0-rc1``,
 ``latest``) is a finding naming it, as are an empty or missing table or
-column.
+column.  The version found is a database value, shown only with
+``--show-data``: without it the message and ``found`` say ``<hidden>``
+(``min``, the rule's own, stays).
 
 **Why it matters**
 Application code checks the version to decide which schema it talks to.
@@ -48,7 +50,7 @@ import yaml
 from gatecheck.options import OptionError, scalar, type_name
 from gatecheck.errors import DatabaseError
 from gatecheck.kinds import DATA, Context, Emit
-from gatecheck.kinds._data import column_object, database_problem, resolve_columns, sql_literal
+from gatecheck.kinds._data import column_object, resolve_columns, values
 
 KIND = "schema-version"
 NEEDS = frozenset({DATA})
@@ -101,11 +103,12 @@ def check(ctx: Context, options: Options, emit: Emit) -> None:
     table, (column,) = resolved
     obj = column_object(table, (column,))
     db = ctx.data
+    shown = values(ctx)
     try:
         rows = db.query(f"SELECT DISTINCT {db.quote(column)} FROM {db.quote(table)}",
                         limit=MAX_ROWS).rows
     except DatabaseError as exc:
-        emit(f"cannot read {obj}: {database_problem(exc)}", obj=obj)
+        emit(f"cannot read {obj}: {shown.problem(exc, obj)}", obj=obj)
         return
     if not rows:
         emit(f"{table} holds no version (it is empty); expected at least {options.min}", obj=obj)
@@ -114,8 +117,8 @@ def check(ctx: Context, options: Options, emit: Emit) -> None:
     for (value,) in rows:
         version = parse_version(value)
         if version is None:
-            emit(f"{obj} holds {sql_literal(value)}, which is not a version (expected numbers "
-                 "separated by dots, such as 0.35.0)", obj=obj)
+            emit(f"{obj} holds {shown.literal(value)}, which is not a version (expected numbers "
+                 f"separated by dots, such as 0.35.0{shown.aside})", obj=obj)
             return
         if best is None or version > best[0]:
             best = (version, value)
@@ -123,5 +126,5 @@ def check(ctx: Context, options: Options, emit: Emit) -> None:
     required = parse_version(options.min)
     assert required is not None  # validated by _parse_min
     if best[0] < required:
-        emit(f"{obj} is {best[1]}, below the required {options.min}", obj=obj,
-             extra={"found": str(best[1]), "min": options.min})
+        emit(f"{obj} is {shown.text(best[1])}, below the required {options.min}{shown.note}",
+             obj=obj, extra={"found": shown.json(str(best[1])), "min": options.min})
