@@ -123,3 +123,35 @@ def databases(pattern: str) -> list[str]:
         rows = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s ORDER BY 1",
                             (pattern,)).fetchall()
     return [r[0] for r in rows]
+
+
+READER = "gct_reader"
+
+
+def reader_url(url: str) -> str:
+    """``url`` as a SELECT-only role (the recommended setup for data rules).
+
+    The role is created once per server; each call grants it ``CONNECT`` on
+    the URL's database and ``SELECT`` on every table that exists there now.
+    """
+    import psycopg
+
+    password = _state.setdefault("reader_password", secrets.token_hex(12))
+    dbname = urlsplit(url).path.lstrip("/")
+    with admin() as conn:
+        if conn.execute("SELECT FROM pg_roles WHERE rolname = %s", (READER,)).fetchone() is None:
+            try:
+                conn.execute(f"CREATE ROLE {READER} LOGIN PASSWORD '{password}'")
+            except psycopg.errors.DuplicateObject:  # another test process made it
+                pass
+        conn.execute(f"ALTER ROLE {READER} PASSWORD '{password}'")
+        conn.execute(f'GRANT CONNECT ON DATABASE "{dbname}" TO {READER}')
+    with psycopg.connect(url, autocommit=True) as conn:
+        schemas = [r[0] for r in conn.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' "
+            "AND nspname <> 'information_schema'").fetchall()]
+        for schema in schemas:
+            quoted = '"' + schema.replace('"', '""') + '"'
+            conn.execute(f"GRANT USAGE ON SCHEMA {quoted} TO {READER}")
+            conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {quoted} TO {READER}")
+    return with_credentials(url, READER, password)

@@ -44,7 +44,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, gatecheck
-from pgserver import run_sql, scratch_database, server_url, with_database
+from pgserver import reader_url, run_sql, scratch_database, server_url, with_database
 
 EXAMPLE = REPO / "examples" / "agentos"
 HERE = Path(__file__).parent / "postgres"
@@ -112,7 +112,10 @@ def build_postgres(url: str, upto: int | None, broken: bool) -> None:
 
 
 def findings(db_url: str, cwd: Path, config: Path = CONFIG) -> list[dict[str, object]]:
-    # Values shown: the engines must agree on them too.
+    # Values shown: the engines must agree on them too.  PostgreSQL as a
+    # SELECT-only role, as docs/security.md recommends (a superuser is refused).
+    if db_url.startswith("postgresql:"):
+        db_url = reader_url(db_url)
     run = gatecheck("run", "--config", str(config), "--db", db_url, "--format", "json",
                     "--show-data", cwd=cwd)
     assert run.stderr == "", run.stderr
@@ -187,8 +190,9 @@ def test_replayed_postgres_migrations_match_the_live_database(
         "  migrations: migrations/*.sql\n  replay_url: ${GATECHECK_TEST_PG_URL}\n",
         encoding="utf-8")
     monkeypatch.setenv("GATECHECK_TEST_PG_URL", server_url())
+    # The scratch database is gatecheck's own, built as the test server's superuser.
     run = gatecheck("run", "--config", str(config), "--format", "json", "--show-data",
-                    cwd=tmp_path)
+                    "--allow-privileged-role", cwd=tmp_path)
     assert run.stderr == ""
     replayed = run.json["findings"]
     with scratch_database("gct_parity") as url:

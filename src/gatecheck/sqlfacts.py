@@ -41,7 +41,8 @@ from gatecheck.facts import (
 from gatecheck.positions import LineIndex, Span
 
 if TYPE_CHECKING:
-    from gatecheck.engines import Rejected, Relation
+    from gatecheck.engines import Rejected
+    from gatecheck.engines.postgres import Relation
 
 # sqlglot logs a warning for every statement it falls back to a Command on.
 logging.getLogger("sqlglot").setLevel(logging.CRITICAL)
@@ -325,7 +326,7 @@ def _parse_trigger(d: Dialect, sql: str, chunk: list[Token], facts: FragmentFact
     relations = None
     if _dialect_name(d) == "postgres":
         # PostgreSQL's parser knows what ON names (nothing, in an event trigger).
-        from gatecheck.engines import postgres_relations
+        from gatecheck.engines.postgres import relations as postgres_relations
 
         relations = postgres_relations(sql[span.start:span.end])
     if relations is not None:
@@ -639,7 +640,7 @@ def _fallback_tables(d: Dialect, sql: str, span: Span, chunk: list[Token],
     Otherwise names after FROM/JOIN/INTO/... are the best that can be done.
     """
     if _dialect_name(d) == "postgres":
-        from gatecheck.engines import postgres_relations
+        from gatecheck.engines.postgres import relations as postgres_relations
 
         relations = postgres_relations(sql[span.start:span.end])
         if relations is not None:

@@ -144,6 +144,37 @@ def _conninfo(url: str) -> dict[str, Any]:
                             f"{_one_line(str(exc), url)}") from None
 
 
+#: Settings a URL's ``options`` may give (``-c name=value``): how values are
+#: shown and the session's resources.  Anything else is refused: a setting can
+#: change how SQL is parsed (``standard_conforming_strings`` moves where a
+#: string ends, so gatecheck's parser and the server would disagree), where
+#: names resolve (``search_path``), or loosen the guards gatecheck sets
+#: (``default_transaction_read_only``, ``statement_timeout``, ``role``).
+SAFE_OPTIONS = frozenset({
+    "application_name", "bytea_output", "client_encoding", "client_min_messages", "datestyle",
+    "extra_float_digits", "intervalstyle", "jit", "lc_messages", "lc_monetary", "lc_numeric",
+    "lc_time", "timezone", "work_mem",
+})
+_OPTION = re.compile(r"(?:-c\s*|--)([A-Za-z_][A-Za-z0-9_.]*)=((?:\\.|[^\s\\])*)")
+
+
+def _url_options(url: str, own: str) -> None:
+    """Refuse URL ``options`` that are not plain `SAFE_OPTIONS` settings."""
+    rest = own
+    while rest.strip():
+        match = _OPTION.match(rest.strip())
+        if match is None:
+            raise DatabaseError(f"PostgreSQL URL {redact(url)}: options other than "
+                                "'-c name=value' are refused")
+        name = match.group(1).casefold()
+        if name not in SAFE_OPTIONS:
+            raise DatabaseError(
+                f"PostgreSQL URL {redact(url)}: the option {name!r} is refused: it can change "
+                "how SQL is parsed or how the session is guarded (allowed: "
+                f"{', '.join(sorted(SAFE_OPTIONS))})")
+        rest = rest.strip()[match.end():]
+
+
 def _options(params: dict[str, Any], *, read_only: bool, schemas: Sequence[str]) -> str:
     """libpq ``options``: the URL's own, then gatecheck's session settings."""
     settings = [f"statement_timeout={int(INTROSPECTION_TIMEOUT_S * 1000)}"]
@@ -158,18 +189,41 @@ def _options(params: dict[str, Any], *, read_only: bool, schemas: Sequence[str])
     return f"{own} {ours}" if own else ours
 
 
+def _connect_timeout(url: str, params: dict[str, Any]) -> int:
+    """The URL's ``connect_timeout``, or `CONNECT_TIMEOUT_S`; 0 ("wait forever") is refused."""
+    given = params.get("connect_timeout")
+    if given is None or str(given).strip() == "":
+        return CONNECT_TIMEOUT_S
+    try:
+        seconds = int(str(given).strip())
+    except ValueError:
+        raise DatabaseError(f"PostgreSQL URL {redact(url)}: connect_timeout must be a whole "
+                            "number of seconds") from None
+    if seconds <= 0:
+        raise DatabaseError(f"PostgreSQL URL {redact(url)}: connect_timeout={seconds} would wait "
+                            "forever on a server that never answers; give a positive number of "
+                            "seconds")
+    return seconds
+
+
 def connect(url: str, *, read_only: bool = True, schemas: Sequence[str] = (),
             dbname: str | None = None) -> "psycopg.Connection[Any]":
-    """An autocommit connection; read-only unless a scratch database is being built."""
+    """An autocommit connection; read-only unless a scratch database is being built.
+
+    Statements are never prepared automatically (``prepare_threshold=None``):
+    sessions are reset with ``DISCARD ALL`` between data queries.
+    """
     driver = _driver()
     params = _conninfo(url)
+    _url_options(url, str(params.get("options") or ""))
     params["options"] = _options(params, read_only=read_only, schemas=schemas)
-    params.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
+    params["connect_timeout"] = _connect_timeout(url, params)
     params.setdefault("application_name", "gatecheck")
     if dbname is not None:
         params["dbname"] = dbname
     try:
-        conn: "psycopg.Connection[Any]" = driver.connect(autocommit=True, **params)
+        conn: "psycopg.Connection[Any]" = driver.connect(autocommit=True, prepare_threshold=None,
+                                                         **params)
         return conn
     except driver.Error as exc:
         raise DatabaseError(f"cannot connect to PostgreSQL at {_where(url, dbname)}: "
@@ -277,8 +331,12 @@ class PostgresDatabase:
 
     def __init__(self, conn: "psycopg.Connection[Any]", *, source: str,
                  schemas: Sequence[str] = DEFAULT_SCHEMAS, secrets: Sequence[str] = (),
-                 on_close: Callable[[], None] | None = None) -> None:
+                 on_close: Callable[[], None] | None = None,
+                 policy: Policy = DEFAULT_POLICY) -> None:
         self.conn = conn
+        self.policy = policy
+        #: Why the connecting role may not run data queries ("" when it may), once checked.
+        self._role_problem: str | None = None
         self.source = source
         self.schemas = tuple(schemas)
         self.problems: list[ReplayProblem] = []
@@ -293,7 +351,8 @@ class PostgresDatabase:
              policy: Policy = DEFAULT_POLICY) -> "PostgresDatabase":
         schemas = tuple(schemas) or DEFAULT_SCHEMAS
         conn = connect(url, schemas=schemas)
-        return cls(conn, source=redact(url), schemas=schemas, secrets=_secrets(url))
+        return cls(conn, source=redact(url), schemas=schemas, secrets=_secrets(url),
+                   policy=policy)
 
     # -- schema
 
@@ -301,7 +360,8 @@ class PostgresDatabase:
         if self._schema is None:
             psycopg = _driver()
             try:
-                self._schema = self._read_schema()
+                with client_deadline(self.conn, INTROSPECTION_TIMEOUT_S):
+                    self._schema = self._read_schema()
             except psycopg.Error as exc:
                 raise DatabaseError(f"cannot read the schema of {self.source}: "
                                     f"{self._message(exc)}") from None
@@ -359,33 +419,92 @@ class PostgresDatabase:
 
     def query(self, sql: str, params: Sequence[Any] = (), *, timeout_s: float = 10.0,
               limit: int | None = None) -> QueryResult:
-        """One read-only statement under ``statement_timeout``.
+        """One read-only statement, alone, bounded in time, in a session reset first.
 
         ``params`` use psycopg's ``%s`` placeholders; without params the SQL
-        is sent as written (a ``%`` needs no escaping).  With ``limit``, rows
-        come through a server-side cursor, so a query returning millions of
-        rows transfers only the first ``limit``.
+        is sent as written (a ``%`` needs no escaping).  Whatever the SQL, it:
+
+        - is refused before it is sent when it calls a function with side
+          effects (`gatecheck.engines.postgres.side_effects`) or the
+          connecting role is privileged (`role_problem`);
+        - runs after ``DISCARD ALL``, so no setting an earlier query made with
+          ``set_config(..., false)`` (``standard_conforming_strings``,
+          ``default_transaction_read_only``), no advisory lock, no role set
+          with ``SET ROLE`` reaches it;
+        - goes through a server-side cursor (``DECLARE ... CURSOR FOR``), that
+          is the extended query protocol, which refuses a second statement:
+          no ``; COMMIT; BEGIN READ WRITE; DELETE ...`` can ride along;
+        - runs in a fresh ``READ ONLY`` transaction with a local
+          ``statement_timeout``, watched from the client (`client_deadline`)
+          in case the server stops answering.
+
+        Only the first ``limit`` rows are transferred when ``limit`` is given.
         """
         psycopg = _driver()
+        self._refuse_unsafe(sql, params, timeout_s)
         args = tuple(params) if params else None
         try:
-            with self.conn.transaction():
-                with self.conn.cursor() as cur:
-                    self._begin(cur, timeout_s)
-                    if limit is None:
-                        cur.execute(sql, args)
-                        rows = cur.fetchall() if cur.description else []
-                        columns = tuple(d.name for d in cur.description or ())
-                if limit is not None:
+            with client_deadline(self.conn, timeout_s):
+                self.conn.execute("DISCARD ALL")
+                with self.conn.transaction():
+                    with self.conn.cursor() as cur:
+                        self._begin(cur, timeout_s)
                     with self.conn.cursor(name=f"gatecheck_{secrets.token_hex(4)}") as named:
                         named.execute(sql, args)
-                        rows = named.fetchmany(limit)
+                        rows = named.fetchall() if limit is None else named.fetchmany(limit)
                         columns = tuple(d.name for d in named.description or ())
         except psycopg.errors.QueryCanceled:
             raise DatabaseError(f"query exceeded its time limit of {timeout_s:g} s") from None
         except psycopg.Error as exc:
             raise DatabaseError(self._message(exc)) from None
         return QueryResult(columns, [tuple(r) for r in rows])
+
+    def _refuse_unsafe(self, sql: str, params: Sequence[Any], timeout_s: float) -> None:
+        """`DatabaseError` when ``sql`` may not be sent: side effects, or a privileged role."""
+        from gatecheck.engines.postgres import side_effects
+
+        text = _numbered(sql) if params else sql
+        called = side_effects(text)
+        if called is None:
+            raise DatabaseError("refused: the query does not parse as PostgreSQL SQL")
+        if called:
+            raise DatabaseError(f"refused: the query calls {', '.join(called)}, which can act "
+                                "beyond a read (other sessions, files, settings); nothing was "
+                                "sent")
+        problem = self.role_problem(timeout_s)
+        if problem:
+            raise DatabaseError(problem)
+
+    def role_problem(self, timeout_s: float = INTROSPECTION_TIMEOUT_S) -> str:
+        """Why the connecting role may not run data queries, or "" (checked once).
+
+        A superuser, or a member of a role that reaches the server's files, its
+        programs or other sessions, could do through one function call what
+        the read-only transaction cannot stop; ``--allow-privileged-role``
+        accepts such a role anyway.
+        """
+        if self._role_problem is None:
+            self._role_problem = "" if self.policy.allow_privileged_role else \
+                self._check_role(timeout_s)
+        return self._role_problem
+
+    def _check_role(self, timeout_s: float) -> str:
+        psycopg = _driver()
+        try:
+            with client_deadline(self.conn, timeout_s):
+                row = self.conn.execute(_ROLE_CHECK, (list(PRIVILEGED_ROLES),)).fetchone()
+        except psycopg.Error as exc:
+            return f"cannot check the connecting role: {self._message(exc)}"
+        assert row is not None
+        name, superuser, members = row
+        # A superuser is a member of every role: saying so is enough.
+        held = ["superuser"] if superuser else list(members or ())
+        if not held:
+            return ""
+        return (f"refused to run data queries as role {name}: it is "
+                f"{' and '.join(_a(h) for h in held)}, so a query could reach past a read; "
+                "connect as a SELECT-only role (docs/security.md), or pass "
+                "--allow-privileged-role")
 
     @staticmethod
     def _begin(cur: Any, timeout_s: float, isolation: str = "") -> None:
@@ -397,7 +516,8 @@ class PostgresDatabase:
         local time limit keeps one rule's query from loosening the next's.
         """
         ms = max(1, int(timeout_s * 1000))
-        cur.execute(f"SET TRANSACTION {isolation}READ ONLY; SET LOCAL statement_timeout = {ms}")
+        cur.execute(f"SET TRANSACTION {isolation}READ ONLY")
+        cur.execute(f"SET LOCAL statement_timeout = {ms}")
 
     def _message(self, exc: Exception) -> str:
         text = re.sub(r"\s+", " ", str(exc).strip().splitlines()[0] if str(exc).strip()
@@ -419,6 +539,36 @@ class PostgresDatabase:
             if self._on_close is not None:
                 on_close, self._on_close = self._on_close, None
                 on_close()
+
+
+#: Roles whose members a data query may not run as (unless --allow-privileged-role).
+PRIVILEGED_ROLES = ("pg_execute_server_program", "pg_read_server_files",
+                    "pg_signal_backend", "pg_write_server_files")
+_ROLE_CHECK = """
+SELECT current_user, r.rolsuper,
+       ARRAY(SELECT p FROM unnest(%s::text[]) AS p
+             WHERE EXISTS (SELECT FROM pg_roles WHERE rolname = p)
+               AND pg_has_role(current_user, p, 'MEMBER') ORDER BY p)
+FROM pg_roles AS r WHERE r.rolname = current_user
+"""
+
+
+def _a(held: str) -> str:
+    return "a superuser" if held == "superuser" else f"a member of {held}"
+
+
+def _numbered(sql: str) -> str:
+    """psycopg's ``%s`` placeholders as PostgreSQL's ``$n`` (and ``%%`` as ``%``)."""
+    count = 0
+
+    def number(match: re.Match[str]) -> str:
+        nonlocal count
+        if match.group(0) == "%%":
+            return "%"
+        count += 1
+        return f"${count}"
+
+    return re.sub(r"%%|%s", number, sql)
 
 
 def _quote_ident(name: str) -> str:
