@@ -155,3 +155,21 @@ def reader_url(url: str) -> str:
             conn.execute(f"GRANT USAGE ON SCHEMA {quoted} TO {READER}")
             conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {quoted} TO {READER}")
     return with_credentials(url, READER, password)
+
+
+CREATOR = "gct_creator"
+
+
+def creator_url() -> str:
+    """The test server as a role with only CREATEDB: what a migrations replay should use."""
+    import psycopg
+
+    password = _state.setdefault("creator_password", secrets.token_hex(12))
+    with admin() as conn:
+        if conn.execute("SELECT FROM pg_roles WHERE rolname = %s", (CREATOR,)).fetchone() is None:
+            try:
+                conn.execute(f"CREATE ROLE {CREATOR} LOGIN CREATEDB PASSWORD '{password}'")
+            except psycopg.errors.DuplicateObject:  # another test process made it
+                pass
+        conn.execute(f"ALTER ROLE {CREATOR} LOGIN CREATEDB PASSWORD '{password}'")
+    return with_credentials(server_url(), CREATOR, password)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import gatecheck, gatecheck_subprocess, write_tree
-from pgserver import databases, server_url
+from pgserver import creator_url, databases, server_url
 from test_postgres import PLANTED, _closed_port
 
 
@@ -44,7 +44,8 @@ REPLAY_FILES = {
 
 @pytest.fixture
 def replay_env(monkeypatch: pytest.MonkeyPatch) -> str:
-    url = server_url()
+    """A role with only CREATEDB, as docs/security.md recommends (a superuser is refused)."""
+    url = creator_url()
     monkeypatch.setenv("GATECHECK_TEST_PG_URL", url)
     return url
 

@@ -224,3 +224,109 @@ def side_effects(text: str) -> list[str] | None:
 
     walk(tree)
     return found
+
+
+# ---------------------------------------------------------------- migrations replay
+
+#: Statements a migrations replay refuses: they reach outside the scratch
+#: database (other databases, roles, the server's configuration, files and
+#: programs, other servers).
+_OUTSIDE = {
+    "CreatedbStmt": "CREATE DATABASE", "DropdbStmt": "DROP DATABASE",
+    "AlterDatabaseStmt": "ALTER DATABASE", "AlterDatabaseSetStmt": "ALTER DATABASE",
+    "AlterDatabaseRefreshCollStmt": "ALTER DATABASE",
+    "CreateRoleStmt": "CREATE ROLE", "AlterRoleStmt": "ALTER ROLE",
+    "AlterRoleSetStmt": "ALTER ROLE", "DropRoleStmt": "DROP ROLE", "GrantRoleStmt": "GRANT role",
+    "AlterSystemStmt": "ALTER SYSTEM", "LoadStmt": "LOAD",
+    "CreateTableSpaceStmt": "CREATE TABLESPACE", "DropTableSpaceStmt": "DROP TABLESPACE",
+    "AlterTableSpaceOptionsStmt": "ALTER TABLESPACE",
+    "CreateForeignServerStmt": "CREATE SERVER", "AlterForeignServerStmt": "ALTER SERVER",
+    "CreateUserMappingStmt": "CREATE USER MAPPING", "AlterUserMappingStmt": "ALTER USER MAPPING",
+    "CreateFdwStmt": "CREATE FOREIGN DATA WRAPPER", "AlterFdwStmt": "ALTER FOREIGN DATA WRAPPER",
+    "ImportForeignSchemaStmt": "IMPORT FOREIGN SCHEMA",
+    "ReassignOwnedStmt": "REASSIGN OWNED",
+}
+#: Extensions that reach other databases or the server's files.
+_OUTSIDE_EXTENSIONS = frozenset({"dblink", "postgres_fdw", "file_fdw", "adminpack",
+                                 "pg_prewarm", "pageinspect"})
+#: Settings a migration may not change: the replay's own deadline and identity.
+_GUARDED_SETTINGS = frozenset({"statement_timeout", "session_authorization", "role"})
+#: Function families a migration may not call (a migration may use sequences,
+#: advisory locks, set_config('search_path', ...) as pg_dump output does).
+_REPLAY_PREFIXES = ("dblink", "lo_import", "lo_export", "pg_ls_", "pg_read_", "pg_file_",
+                    "pg_stat_file", "pg_terminate_backend", "pg_cancel_backend",
+                    "pg_reload_conf", "pg_rotate_logfile", "pg_promote", "query_to_xml",
+                    "cursor_to_xml", "pg_create_", "pg_drop_replication_slot")
+
+
+def replay_refusal(text: str) -> str | None:
+    """Why a migration statement may not run in a scratch database, or None.
+
+    PostgreSQL's own parser classifies it; a statement it rejects is left to
+    the server (which rejects it too).  A ``DO`` block's body is PL/pgSQL
+    text: the names of refused functions and statements are looked for in it
+    as words.  What a function created earlier runs when called cannot be
+    seen here: the role check (no superuser, no server-file roles) is the
+    guard for that.
+    """
+    from pglast.parser import ParseError, parse_sql_json
+
+    try:
+        tree = json.loads(parse_sql_json(text))
+    except ParseError:
+        return None
+    for item in tree.get("stmts", []):
+        stmt = item.get("stmt", {})
+        for kind, node in stmt.items():
+            if kind in _OUTSIDE:
+                return f"{_OUTSIDE[kind]} reaches outside the scratch database"
+            if kind == "CopyStmt":
+                if node.get("is_program") or node.get("filename"):
+                    return "COPY to or from a server file or program reaches outside the " \
+                           "scratch database"
+                return "COPY ... STDIN/STDOUT cannot be replayed (write INSERT statements)"
+            if kind == "CreateExtensionStmt" and node.get("extname") in _OUTSIDE_EXTENSIONS:
+                return f"the extension {node['extname']} reaches outside the scratch database"
+            if kind == "VariableSetStmt" and str(node.get("name", "")).casefold() in \
+                    _GUARDED_SETTINGS:
+                return f"a migration may not set {node['name']} (the replay's own guard)"
+            if kind == "DoStmt":
+                body = " ".join(a["DefElem"]["arg"]["String"]["sval"]
+                                for a in node.get("args", [])
+                                if a.get("DefElem", {}).get("defname") == "as")
+                words = re.findall(r"[a-z_][a-z0-9_]*", body.casefold())
+                for word in words:
+                    if word.startswith(_REPLAY_PREFIXES):
+                        return f"a DO block calls {word}, which reaches outside the scratch " \
+                               "database"
+                if re.search(r"\b(copy|alter\s+system|create\s+role|drop\s+database)\b",
+                             body, re.IGNORECASE):
+                    return "a DO block runs a statement that may reach outside the scratch " \
+                           "database (COPY, ALTER SYSTEM, CREATE ROLE, DROP DATABASE)"
+    problem: list[str] = []
+
+    def walk(node: object) -> None:
+        if problem:
+            return
+        if isinstance(node, list):
+            for child in node:
+                walk(child)
+        elif isinstance(node, dict):
+            call = node.get("FuncCall")
+            if isinstance(call, dict):
+                parts = [p.get("String", {}).get("sval", "") for p in call.get("funcname", [])
+                         if isinstance(p, dict)]
+                name = (parts[-1] if parts else "").casefold()
+                if name.startswith(_REPLAY_PREFIXES):
+                    problem.append(f"{name} reaches outside the scratch database")
+                elif name == "set_config":
+                    first = (call.get("args") or [{}])[0]
+                    setting = first.get("A_Const", {}).get("sval", {}).get("sval", "")
+                    if str(setting).casefold() in _GUARDED_SETTINGS or not setting:
+                        problem.append("set_config of statement_timeout, role or a computed "
+                                       "name (the replay's own guards)")
+            for child in node.values():
+                walk(child)
+
+    walk(tree)
+    return problem[0] if problem else None

@@ -489,16 +489,10 @@ class PostgresDatabase:
         return self._role_problem
 
     def _check_role(self, timeout_s: float) -> str:
-        psycopg = _driver()
         try:
-            with client_deadline(self.conn, timeout_s):
-                row = self.conn.execute(_ROLE_CHECK, (list(PRIVILEGED_ROLES),)).fetchone()
-        except psycopg.Error as exc:
-            return f"cannot check the connecting role: {self._message(exc)}"
-        assert row is not None
-        name, superuser, members = row
-        # A superuser is a member of every role: saying so is enough.
-        held = ["superuser"] if superuser else list(members or ())
+            name, held = held_privileges(self.conn, timeout_s)
+        except DatabaseError as exc:
+            return f"cannot check the connecting role: {exc.message}"
         if not held:
             return ""
         return (f"refused to run data queries as role {name}: it is "
@@ -545,7 +539,7 @@ class PostgresDatabase:
 PRIVILEGED_ROLES = ("pg_execute_server_program", "pg_read_server_files",
                     "pg_signal_backend", "pg_write_server_files")
 _ROLE_CHECK = """
-SELECT current_user, r.rolsuper,
+SELECT current_user, r.rolsuper, r.rolcreaterole,
        ARRAY(SELECT p FROM unnest(%s::text[]) AS p
              WHERE EXISTS (SELECT FROM pg_roles WHERE rolname = p)
                AND pg_has_role(current_user, p, 'MEMBER') ORDER BY p)
@@ -553,8 +547,29 @@ FROM pg_roles AS r WHERE r.rolname = current_user
 """
 
 
+def held_privileges(conn: "psycopg.Connection[Any]", timeout_s: float, *,
+                    createrole: bool = False) -> tuple[str, list[str]]:
+    """The connecting role's name and what it holds of: superuser, `PRIVILEGED_ROLES`
+    (and ``CREATEROLE`` when asked).  A superuser is a member of every role:
+    then that alone is said."""
+    psycopg = _driver()
+    try:
+        with client_deadline(conn, timeout_s):
+            row = conn.execute(_ROLE_CHECK, (list(PRIVILEGED_ROLES),)).fetchone()
+    except psycopg.Error as exc:
+        raise DatabaseError(re.sub(r"\s+", " ", str(exc).strip())) from None
+    assert row is not None
+    name, superuser, can_create_roles, members = row
+    if superuser:
+        return name, ["superuser"]
+    held = ["CREATEROLE"] if createrole and can_create_roles else []
+    return name, held + list(members or ())
+
+
 def _a(held: str) -> str:
-    return "a superuser" if held == "superuser" else f"a member of {held}"
+    if held in ("superuser", "CREATEROLE"):
+        return "a superuser" if held == "superuser" else "allowed to CREATEROLE"
+    return f"a member of {held}"
 
 
 def _numbered(sql: str) -> str:

@@ -14,6 +14,7 @@ import atexit
 import os
 import secrets
 import signal
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
@@ -21,8 +22,9 @@ from typing import TYPE_CHECKING, Any, Iterator
 from gatecheck.config import DatabaseSpec
 from gatecheck.errors import DatabaseError
 from gatecheck.introspect import ReplayProblem, redact
-from gatecheck.introspect.postgres import (DEFAULT_SCHEMAS, PostgresDatabase, _driver,
-                                           _one_line, _quote_ident, _secrets, connect)
+from gatecheck.introspect.postgres import (CLIENT_MARGIN_S, DEFAULT_SCHEMAS, PostgresDatabase,
+                                           _a, _driver, _one_line, _quote_ident, _secrets,
+                                           client_deadline, connect, held_privileges)
 from gatecheck.policy import DEFAULT as DEFAULT_POLICY, Policy
 
 if TYPE_CHECKING:
@@ -38,7 +40,9 @@ def statements(script: str) -> list[tuple[int, str]]:
 
     sqlglot's PostgreSQL tokenizer knows dollar quoting, ``E''`` strings and
     nested comments, so a function body's ``;`` does not split it.  A file
-    it cannot tokenize runs whole (one statement at line 1).
+    it cannot tokenize runs whole (one statement at line 1), and the server
+    says why.  (pglast's scanner-only split was tried: it drops a statement
+    that starts with an identifier, so garbage would silently not run.)
     """
     from sqlglot.dialects.dialect import Dialect
     from sqlglot.errors import TokenError
@@ -62,19 +66,46 @@ def statements(script: str) -> list[tuple[int, str]]:
     return out
 
 
-def _apply(conn: "psycopg.Connection[Any]", files: list[Path], url: str) -> ReplayProblem | None:
+def _apply(conn: "psycopg.Connection[Any]", files: list[Path], url: str,
+           deadline: float) -> ReplayProblem | None:
+    """Run each statement alone; the first refusal, failure or timeout is the problem.
+
+    Each statement is classified by PostgreSQL's parser first
+    (`gatecheck.engines.postgres.replay_refusal`) and refused when it would
+    reach outside the scratch database.  It is then sent through the extended
+    query protocol (``binary=True`` makes psycopg use it even without
+    parameters), which runs one statement only, under a ``statement_timeout``
+    of what is left of the replay's deadline, set again before each one.
+    """
+    from gatecheck.engines.postgres import replay_refusal
+
     psycopg = _driver()
     for path in files:
         try:
             script = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            return ReplayProblem(path, 1, f"cannot read migration: {exc}")
+            return ReplayProblem(path, 1, f"cannot read migration: {type(exc).__name__}")
         for line, sql in statements(script):
+            refusal = replay_refusal(sql)
+            if refusal is not None:
+                return ReplayProblem(path, line, f"migration refused: {refusal}; nothing of "
+                                                 "it was sent")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return _timed_out(path, line)
             try:
-                conn.execute(sql)  # no params: sent as written, several statements allowed
+                conn.execute(f"SET statement_timeout = {max(1, int(left * 1000))}")
+                conn.execute(sql, binary=True)
+            except psycopg.errors.QueryCanceled:
+                return _timed_out(path, line)
             except psycopg.Error as exc:
                 return ReplayProblem(path, line, f"migration failed: {_one_line(str(exc), url)}")
     return None
+
+
+def _timed_out(path: Path, line: int) -> ReplayProblem:
+    return ReplayProblem(path, line, "the migrations replay exceeded its time limit; "
+                                     "raise it with --replay-timeout")
 
 
 class _Scratch:
@@ -87,8 +118,16 @@ class _Scratch:
         self.created = False
         self.dropped = False
 
-    def create(self) -> None:
+    def create(self, policy: Policy) -> None:
         self.admin = connect(self.url, read_only=False)
+        if not policy.allow_privileged_role:
+            name, held = held_privileges(self.admin, 30, createrole=True)
+            if held:
+                raise DatabaseError(
+                    f"refused to replay migrations as role {name} on {redact(self.url)}: it is "
+                    f"{' and '.join(_a(h) for h in held)}, so a migration could reach past the "
+                    "scratch database; use a role with only CREATEDB (docs/security.md), or "
+                    "pass --allow-privileged-role")
         try:
             # template0: a pristine database, whatever was added to template1.
             self.admin.execute(f"CREATE DATABASE {_quote_ident(self.name)} TEMPLATE template0")
@@ -192,10 +231,15 @@ def replay(spec: DatabaseSpec, files: list[Path], seeds: list[Path],
     _LIVE.add(scratch)
     _install_sigterm()
     try:
-        scratch.create()
+        scratch.create(policy)
         builder = connect(url, read_only=False, dbname=name)
+        deadline = time.monotonic() + policy.replay_timeout_s
         try:
-            problem = _apply(builder, files, url) or _apply(builder, seeds, url)
+            # The server applies statement_timeout; the client gives up on one
+            # that stops answering (CLIENT_MARGIN_S after the deadline).
+            with client_deadline(builder, policy.replay_timeout_s + CLIENT_MARGIN_S):
+                problem = _apply(builder, files, url, deadline) or \
+                    _apply(builder, seeds, url, deadline)
         finally:
             builder.close()
         conn = connect(url, schemas=schemas, dbname=name)
@@ -203,7 +247,7 @@ def replay(spec: DatabaseSpec, files: list[Path], seeds: list[Path],
         scratch.drop()
         raise
     db = PostgresDatabase(conn, source=f"migrations:{spec.migrations}", schemas=schemas,
-                          secrets=_secrets(url), on_close=scratch.drop)
+                          secrets=_secrets(url), on_close=scratch.drop, policy=policy)
     if problem is not None:
         db.problems.append(problem)
     return db
