@@ -28,6 +28,9 @@ class _Group(click.Group):
     """Turns any uncaught `GatecheckError` into one stderr line and exit 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from gatecheck.redact import forget_all
+
+        forget_all()  # each run's secrets are its own (tests run many in one process)
         try:
             return super().invoke(ctx)
         except GatecheckError as exc:
@@ -50,7 +53,14 @@ class _Group(click.Group):
 
 def _error(message: str) -> None:
     for line in message.splitlines() or [message]:
-        click.echo(f"gatecheck: error: {line}", err=True)
+        _say(f"gatecheck: error: {line}")
+
+
+def _say(line: str) -> None:
+    """One line on stderr, with no secret and no control character in it."""
+    from gatecheck.redact import safe_lines
+
+    click.echo(safe_lines(line), err=True)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -250,15 +260,15 @@ def run(fmt: str, fail_on: str, output: str | None, baseline_file: str | None,
     for err in result.errors:
         _error(str(err))
     for note in result.warnings:
-        click.echo(f"gatecheck: warning: {note}", err=True)
+        _say(f"gatecheck: warning: {note}")
     if baseline is not None:
-        click.echo(f"gatecheck: baseline: {result.baselined} known finding(s) not reported, "
+        _say(f"gatecheck: baseline: {result.baselined} known finding(s) not reported, "
                    f"{result.fixed} baseline entr{'y' if result.fixed == 1 else 'ies'} "
-                   "now fixed", err=True)
+                   "now fixed")
     if verbose:
         for what, n in result.stats.items():
-            click.echo(f"gatecheck: {what}: {n}", err=True)
-    _write(text, output)
+            _say(f"gatecheck: {what}: {n}")
+    _write(text, output, commands=fmt == "github")
     threshold = Severity.parse(fail_on)
     if result.errors:
         sys.exit(EXIT_ERROR)
@@ -266,7 +276,11 @@ def run(fmt: str, fail_on: str, output: str | None, baseline_file: str | None,
              else EXIT_CLEAN)
 
 
-def _write(text: str, output: str | None) -> None:
+def _write(text: str, output: str | None, *, commands: bool = False) -> None:
+    """The report, scrubbed of secrets and control characters (`gatecheck.redact`)."""
+    from gatecheck.redact import safe_lines
+
+    text = safe_lines(text, commands=commands)
     if output is None:
         click.echo(text, nl=False)
         return
@@ -381,9 +395,17 @@ def init(db_url: str | None, output: str, force: bool) -> None:
         from gatecheck.introspect import load_schema
 
         schema = load_schema(_db_spec(db_url))
-    text = starter_rules(db_url, schema)
+    from gatecheck.redact import url as redact_url
+
+    # A URL with a password is a secret: the rules file is committed, so it
+    # gets a reference to the environment instead.
+    secret = db_url is not None and "${" not in db_url and redact_url(db_url) != db_url
+    text = starter_rules("${DATABASE_URL}" if secret else db_url, schema)
     try:
         target.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise GatecheckError(f"--output {output}: {exc.strerror or exc}") from None
-    click.echo(f"gatecheck: wrote {output}; check it with 'gatecheck run'", err=True)
+    _say(f"gatecheck: wrote {output}; check it with 'gatecheck run'")
+    if secret:
+        _say("gatecheck: the URL holds a password, so the file says database: "
+             "${DATABASE_URL}; set DATABASE_URL to the URL (a CI secret), never commit it")

@@ -609,11 +609,18 @@ def repository_root(directory: Path) -> Path:
 
 
 def expand_env(text: str) -> str:
-    """Expand ``${NAME}``; an unset variable raises KeyError(NAME)."""
+    """Expand ``${NAME}``; an unset variable raises KeyError(NAME).
+
+    Every value expanded is a secret of the run (`gatecheck.redact.register`):
+    output shows ``${NAME}`` in its place.
+    """
+    from gatecheck.redact import register
+
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in os.environ:
             raise KeyError(name)
+        register(name, os.environ[name])
         return os.environ[name]
     return _ENV_VAR.sub(replace, text)
 

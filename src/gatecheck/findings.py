@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from gatecheck.redact import inert
+
 
 class Severity(enum.IntEnum):
     INFO = 1
@@ -38,6 +40,17 @@ class Finding:
     #: Stable identity across line shifts (baselines, SARIF); set by the engine.
     fingerprint: str = field(default="", compare=False)
 
+    def __post_init__(self) -> None:
+        # Values come from the repository and the database: no control
+        # character (a line break starting a "::error::" line, a terminal
+        # escape) reaches any output format (gatecheck.redact).
+        for name in ("rule", "message", "path", "object"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, inert(value))
+        if self.extra:
+            object.__setattr__(self, "extra", tuple((k, _inert_json(v)) for k, v in self.extra))
+
     def sort_key(self) -> tuple[Any, ...]:
         # Schema findings (no path) sort before file findings: "" < any path.
         return (self.path or "", self.line or 0, self.column or 0, self.rule,
@@ -52,3 +65,15 @@ class Finding:
         }
         out.update(self.extra)
         return out
+
+
+def _inert_json(value: Any) -> Any:
+    if isinstance(value, str):
+        return inert(value)
+    if isinstance(value, list):
+        return [_inert_json(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_inert_json(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _inert_json(v) for k, v in value.items()}
+    return value

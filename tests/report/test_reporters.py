@@ -268,7 +268,7 @@ def test_github_escapes_data_and_properties() -> None:
                       line=4, column=2, end_line=4, end_column=6, object="x")
     lines = github.render(RunResult(findings=[finding], errors=[])).splitlines()
     assert lines[0] == ("::warning file=dir%2C1/a%3Ab%25.py,line=4,col=2,endLine=4,"
-                        "endColumn=6,title=no-x::100%25 sure:%0D%0Ause a, b")
+                        "endColumn=6,title=no-x::100%25 sure:\\r\\nuse a, b")
     assert lines[1] == "Found 1 warning (0 rules, 0 files, 0 SQL fragments)"
     assert github.escape_property("a:b,c%\n") == "a%3Ab%2Cc%25%0A"
     assert github.escape_data("a:b,c%\r") == "a:b,c%25%0D"

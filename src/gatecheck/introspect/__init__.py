@@ -10,7 +10,6 @@ a database that does not exist is an error, never created.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, Sequence
@@ -21,15 +20,11 @@ from gatecheck.errors import DatabaseError
 from gatecheck.model import Schema
 
 
-_QUERY_PASSWORD = re.compile(r"((?:^|[?&])[a-z_]*password=)[^&#]*", re.IGNORECASE)
-#: ``scheme://user:`` then everything up to the last ``@``: the password, even
-#: one with an unencoded ``/``, ``?``, ``#`` or ``@`` that URL parsers misread.
-_USERINFO_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://[^:/?#@]*):.*@", re.DOTALL)
-
-
 def redact(url: str) -> str:
-    """The URL with any password (``user:pw@`` or ``?password=``) as ``***``: safe to print."""
-    return _QUERY_PASSWORD.sub(r"\1***", _USERINFO_PASSWORD.sub(r"\1:***@", url, count=1))
+    """The URL (or libpq keyword DSN) with any password as ``***``: safe to print."""
+    from gatecheck.redact import url as redact_url
+
+    return redact_url(url)
 
 
 @dataclass(frozen=True)
