@@ -25,6 +25,7 @@ from gatecheck.findings import Severity
 from gatecheck.policy import DEFAULT as DEFAULT_POLICY, Policy
 from gatecheck.options import (OptionError, as_int, as_str, as_str_list,
                                mapping_items, option_fields, option_key, parser_for, type_name)
+from gatecheck.safefile import Refused, read_regular
 
 CONFIG_NAMES = ("rules.yaml", "rules.yml", ".gatecheck.yaml")
 DEFAULT_INCLUDE = ("**/*.py", "**/*.sql")
@@ -35,6 +36,11 @@ _ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 #: so conversion counts every node it visits, aliases included.
 MAX_NODES = 200_000
 MAX_DEPTH = 64
+#: Packs include packs; a chain deeper than this is an error at the include
+#: that goes too deep (600 chained packs ran out of Python's stack).
+MAX_INCLUDE_DEPTH = 32
+#: A rules file or pack bigger than this is not one a human wrote: not read.
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
 #: LibYAML's parser when PyYAML has it: 8 times faster on a big rules file,
 #: same nodes and marks.  It refuses nesting past 1,000 levels itself, so its
 #: recursive composer never runs deep.
@@ -222,9 +228,13 @@ class _Loader:
             return yaml.compose(yaml.safe_dump(table, default_flow_style=False),
                                 Loader=yaml.SafeLoader)
         try:
-            text = path.read_text(encoding="utf-8")
+            # Never a FIFO or device, never unbounded (`gatecheck.safefile`).
+            text = read_regular(path, limit=MAX_CONFIG_BYTES).decode("utf-8")
         except FileNotFoundError:
             self.problem(path, None, "file not found")
+            return None
+        except Refused as exc:
+            self.problem(path, None, f"cannot read: {exc}")
             return None
         except (OSError, UnicodeDecodeError) as exc:
             self.problem(path, None, f"cannot read: {exc}")
@@ -411,6 +421,11 @@ class _Loader:
             return
         items = node.value if isinstance(node, yaml.SequenceNode) else [node]
         for name, item in zip(names, items):
+            if len(stack) > MAX_INCLUDE_DEPTH:
+                self.problem(path, item, f"include: {name} is nested more than "
+                                         f"{MAX_INCLUDE_DEPTH} includes deep; the limit is "
+                                         f"{MAX_INCLUDE_DEPTH}")
+                continue
             try:
                 target = (path.parent / name).resolve()
             except (OSError, RuntimeError) as exc:  # RuntimeError: a symbolic link loop

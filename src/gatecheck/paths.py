@@ -20,12 +20,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
+from gatecheck.safefile import Refused, read_regular
+
 #: Never worth scanning, ignored or not (as ruff and sqlfluff do by default).
 DEFAULT_EXCLUDE_DIRS = frozenset({
     ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "__pycache__", "node_modules",
     ".mypy_cache", ".pytest_cache", ".ruff_cache", ".gatecheck_cache", "site-packages",
     ".eggs", ".hypothesis",
 })
+
+#: A ``.gitignore`` bigger than this is not one a human wrote: it is not read.
+MAX_GITIGNORE_BYTES = 8 * 1024 * 1024
 
 
 class PathMatcher:
@@ -270,10 +275,13 @@ def _walk(root: Path) -> list[str]:
         prefix = "" if rel_dir == "." else rel_dir.replace(os.sep, "/") + "/"
         if ".gitignore" in filenames:
             try:
-                lines = (Path(dirpath) / ".gitignore").read_text(encoding="utf-8",
-                                                                 errors="replace").splitlines()
+                # Not a regular file inside the root (a FIFO, a link out):
+                # ignored, as git ignores a .gitignore that is a symbolic link.
+                data = read_regular(Path(dirpath) / ".gitignore", root=root,
+                                    limit=MAX_GITIGNORE_BYTES)
+                lines = data.decode("utf-8", errors="replace").splitlines()
                 specs.append((prefix, _compile(tuple(lines))))
-            except OSError:
+            except (OSError, Refused):
                 pass
         dirnames[:] = sorted(d for d in dirnames
                              if d not in DEFAULT_EXCLUDE_DIRS and not ignored(prefix + d, True))
@@ -282,25 +290,42 @@ def _walk(root: Path) -> list[str]:
 
 
 def changed_files(root: Path, ref: str) -> list[str]:
-    """Root-relative paths changed since ``ref`` (committed, staged, unstaged, untracked)."""
+    """Root-relative paths changed since ``ref`` (committed, staged, unstaged, untracked).
+
+    ``ref`` comes from the command line but reaches git as an argument, so
+    it is checked to be a ref, never an option (``--output=FILE`` made git
+    write FILE): it may not start with ``-``, it is resolved to a commit by
+    ``git rev-parse --verify --end-of-options``, and git diff gets that
+    commit's hash.
+    """
     from gatecheck.errors import GatecheckError
 
-    def git(*args: str) -> bytes:
+    def git(*args: str) -> subprocess.CompletedProcess[bytes]:
         try:
-            proc = subprocess.run(["git", *args], cwd=root, capture_output=True, timeout=60,
+            return subprocess.run(["git", *args], cwd=root, capture_output=True, timeout=60,
                                   check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise GatecheckError(f"--changed-since: cannot run git: {exc}") from None
+
+    def output(*args: str) -> bytes:
+        proc = git(*args)
         if proc.returncode != 0:
             detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
             raise GatecheckError(f"--changed-since {ref}: "
                                  f"{detail[-1] if detail else 'git failed'}")
         return proc.stdout
 
+    if not ref or ref.startswith("-") or any(c in ref for c in "\0\n\r"):
+        raise GatecheckError(f"--changed-since {ref}: not a git ref (a ref cannot start with "
+                             "'-' or be empty)")
     if not _is_git(root):
         raise GatecheckError(f"--changed-since needs a git work tree; {root} is not in one")
-    changed = git("diff", "--name-only", "--relative", "-z", ref, "--")
-    untracked = git("ls-files", "--others", "--exclude-standard", "-z", "--", ".")
+    proc = git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+    commit = proc.stdout.decode("ascii", "replace").strip()
+    if proc.returncode != 0 or not re.fullmatch(r"[0-9a-f]{40,64}", commit):
+        raise GatecheckError(f"--changed-since {ref}: not a commit in this repository")
+    changed = output("diff", "--name-only", "--relative", "-z", commit, "--")
+    untracked = output("ls-files", "--others", "--exclude-standard", "-z", "--", ".")
     names = {os.fsdecode(n) for n in (changed + b"\0" + untracked).split(b"\0") if n}
     return sorted(n for n in names if (root / n).is_file())
 

@@ -129,6 +129,13 @@ class FileCache:
             self._load()
 
     def _load(self) -> None:
+        directory = self.file.parent
+        if directory.is_symlink():
+            # A pull request can commit .gatecheck_cache as a link to any
+            # directory: gatecheck would read from and write into it.
+            self.warning = f"{CACHE_DIR} is a symbolic link; no cache"
+            self.enabled = False
+            return
         try:
             data = signed.load(self.file)
             if not isinstance(data, dict):
@@ -165,13 +172,29 @@ class FileCache:
         directory = self.file.parent
         try:
             directory.mkdir(exist_ok=True)
-            ignore = directory / ".gitignore"
-            if not ignore.exists():
-                ignore.write_text("# created by gatecheck\n*\n")
+            if directory.is_symlink():  # appeared during the run
+                return
+            _create_once(directory / ".gitignore", b"# created by gatecheck\n*\n")
             signed.dump(self.file, self.entries)
+        except signed.KeyUnavailable as exc:
+            self.warning = f"no cache: {exc}"
         except OSError as exc:
             # A read-only checkout still gets its findings, just no cache.
             self.warning = f"cannot write cache in {directory}: {exc.strerror or exc}"
+
+
+def _create_once(path: Path, data: bytes) -> None:
+    """Write ``path`` if nothing is there; a link there (dangling or not) is left alone.
+
+    ``O_CREAT | O_EXCL`` never follows a symbolic link, so a committed
+    ``.gitignore -> ../../outside/file`` cannot make gatecheck create a file.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
 
 
 def analyse_all(root: Path, paths: list[str], settings: Settings, *, jobs: int | None,

@@ -1,8 +1,9 @@
 """Read source files into text and SQL fragments, one file at a time.
 
-Decoding follows what the file's own toolchain would do: a UTF-8 or UTF-16
-byte-order mark wins, Python files honour a PEP 263 coding cookie, everything
-else must be UTF-8.  A file that cannot be read or decoded, or a Python file
+Only regular files inside the root are read, at most `MAX_FILE_BYTES` of
+them (`read_source`).  Decoding follows what the file's own toolchain would
+do: a UTF-8 or UTF-16 byte-order mark wins, Python files honour a PEP 263
+coding cookie, everything else must be UTF-8.  A file that cannot be read or decoded, or a Python file
 that does not parse, is a `SourceError` naming the file (and line), and the
 run goes on with the other files.
 """
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from gatecheck.errors import SourceError
 from gatecheck.extract import Fragment
+from gatecheck.safefile import Refused, read_regular
 
 if TYPE_CHECKING:
     from gatecheck.extract.python_calls import CallSite
@@ -77,21 +79,19 @@ def _first_lines(data: bytes) -> Iterator[bytes]:
         pos = match.end()
 
 
-def load(root: Path, rel: str, *, sql: bool = True,
-         call_names: frozenset[str] = frozenset()) -> SourceFile:
-    """Read, decode and extract one file (``.sql`` or ``.py``).
+def read_source(root: Path, rel: str) -> bytes:
+    """The bytes of one source file, read only if it is safe to (`gatecheck.safefile`).
 
-    ``sql``: extract SQL fragments.  ``call_names``: the last components of
-    the dotted names call rules look for (``connect``); a Python file that
-    mentions one of them also gets its call sites.
+    A regular file inside ``root`` (symbolic links resolved; a link out of
+    the root or into ``.git`` refused), never a FIFO or device, at most
+    `MAX_FILE_BYTES`; anything else is a `SourceError` that never quotes
+    what the file holds.
     """
     full = root / rel
     try:
-        size = full.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise SourceError(f"file is {size // (1024 * 1024)} MB, over the "
-                              f"{MAX_FILE_BYTES // (1024 * 1024)} MB limit; skipped", path=rel)
-        data = full.read_bytes()
+        return read_regular(full, root=root, limit=MAX_FILE_BYTES)
+    except Refused as exc:
+        raise SourceError(f"{exc}; skipped", path=rel) from None
     except FileNotFoundError:
         what = "broken symbolic link" if full.is_symlink() else "file disappeared during the run"
         raise SourceError(f"{what}; skipped", path=rel) from None
@@ -101,7 +101,17 @@ def load(root: Path, rel: str, *, sql: bool = True,
         raise SourceError("is a directory; skipped", path=rel) from None
     except OSError as exc:
         raise SourceError(f"cannot read: {exc.strerror or exc}; skipped", path=rel) from None
-    text = decode(rel, data)
+
+
+def load(root: Path, rel: str, *, sql: bool = True,
+         call_names: frozenset[str] = frozenset()) -> SourceFile:
+    """Read, decode and extract one file (``.sql`` or ``.py``).
+
+    ``sql``: extract SQL fragments.  ``call_names``: the last components of
+    the dotted names call rules look for (``connect``); a Python file that
+    mentions one of them also gets its call sites.
+    """
+    text = decode(rel, read_source(root, rel))
     if rel.endswith(".py"):
         return _load_python(rel, text, sql, call_names)
     return SourceFile(rel, text, [Fragment(rel, text, sink=True)] if sql and text.strip() else [])
