@@ -3,8 +3,11 @@
 The file is opened with the URI ``mode=ro`` (SQLite refuses to create it or
 write to it) plus ``PRAGMA query_only``; a missing file is reported before
 SQLite is asked, so it is never created.  A WAL database that nothing has
-open is read as ``immutable``, so that no -wal or -shm file is left behind.  Columns, foreign keys and indexes
-come from joins of ``sqlite_master`` with the ``pragma_*`` table-valued
+open is read as ``immutable``, so that no -wal or -shm file is left behind.
+The connection is also guarded (`gatecheck.introspect.sqlite_guard`): no
+``ATTACH`` or ``VACUUM INTO`` (a read-only connection would still create the
+file they name), no file functions, no extensions, no PRAGMA that changes a
+setting.  Columns, foreign keys and indexes come from joins of ``sqlite_master`` with the ``pragma_*`` table-valued
 functions: one query each for the whole schema instead of one per table,
 which keeps 20,000 tables in seconds.
 """
@@ -22,6 +25,7 @@ from urllib.parse import quote
 
 from gatecheck.errors import DatabaseError
 from gatecheck.introspect import QueryResult, ReplayProblem
+from gatecheck.introspect.sqlite_guard import Guard, guard
 from gatecheck.model import Column, ForeignKey, Index, Schema, Table, Trigger, View
 
 BUSY_TIMEOUT_MS = 5_000
@@ -67,7 +71,11 @@ def _check_file(path: Path) -> None:
 
 
 def connect_readonly(path: Path) -> sqlite3.Connection:
-    """A read-only connection to an existing SQLite file."""
+    """A read-only, guarded connection to an existing SQLite file."""
+    return _connect_guarded(path)[0]
+
+
+def _connect_guarded(path: Path) -> tuple[sqlite3.Connection, Guard]:
     _check_file(path)
     uri = f"file:{quote(str(path.resolve()))}?mode=ro"
     if _idle_wal_database(path):
@@ -80,6 +88,7 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
         conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
                                isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA query_only = ON")
+        authorizer = guard(conn)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as exc:
         hint = ""
@@ -87,7 +96,7 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
             hint = (f" (another process holds a write lock on it; gave up after waiting "
                     f"{BUSY_TIMEOUT_MS / 1000:g} s)")
         raise DatabaseError(f"cannot open SQLite database {path}: {exc}{hint}") from None
-    return conn
+    return conn, authorizer
 
 
 def _idle_wal_database(path: Path) -> bool:
@@ -112,8 +121,10 @@ class SQLiteDatabase:
     dialect = "sqlite"
 
     def __init__(self, conn: sqlite3.Connection | None, *, source: str,
-                 path: Path | None = None) -> None:
+                 path: Path | None = None, authorizer: Guard | None = None) -> None:
         self._conn = conn
+        #: The guard installed on ``conn`` (`sqlite_guard.guard`), to explain refusals.
+        self._guard = authorizer
         self.path = path
         self.source = source
         self.problems: list[ReplayProblem] = []
@@ -134,7 +145,7 @@ class SQLiteDatabase:
             if self._error is not None:
                 raise self._error
             try:
-                self._conn = connect_readonly(self.path)
+                self._conn, self._guard = _connect_guarded(self.path)
             except DatabaseError as exc:
                 self._error = exc
                 raise
@@ -174,12 +185,15 @@ class SQLiteDatabase:
         except sqlite3.OperationalError as exc:
             if "interrupted" in str(exc):
                 raise DatabaseError(f"query exceeded its time limit of {timeout_s:g} s") from None
-            raise DatabaseError(str(exc)) from None
+            raise DatabaseError(self._explain(exc)) from None
         except sqlite3.Error as exc:
-            raise DatabaseError(str(exc)) from None
+            raise DatabaseError(self._explain(exc)) from None
         finally:
             self.conn.set_progress_handler(None, 0)
         return QueryResult(columns, rows)
+
+    def _explain(self, exc: sqlite3.Error) -> str:
+        return self._guard.explain(exc) if self._guard is not None else str(exc)
 
     def quote(self, name: str) -> str:
         return '"' + name.replace('"', '""') + '"'
@@ -315,8 +329,8 @@ class _SchemaCache:
         try:
             self.file.parent.mkdir(parents=True, exist_ok=True)
             signed.dump(self.file, (self.identity, schema))
-        except OSError:
-            pass  # no cache, same results
+        except (OSError, signed.KeyUnavailable):
+            pass  # no cache, same results (the file cache's warning says why)
 
 
 def _identity(path: Path) -> tuple[object, ...]:

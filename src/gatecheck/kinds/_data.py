@@ -287,12 +287,12 @@ def read_only_problem(sql: str, dialect: str) -> str | None:
     if statements:
         tree = statements[0].tree
         if not isinstance(tree, exp.Query):
-            return (f"it is a {statements[0].kind} statement; only SELECT (or WITH ... SELECT) "
-                    "may run")
+            return (f"it is {_a(statements[0].kind)} statement; only SELECT (or WITH ... "
+                    "SELECT) may run")
         writes = tuple(getattr(exp, name) for name in _NOT_READS if hasattr(exp, name))
         for node in tree.walk():
             if isinstance(node, writes):
-                return f"it contains a {statement_kind(node)} statement; only reads may run"
+                return f"it contains {_a(statement_kind(node))} statement; only reads may run"
             if isinstance(node, exp.Select) and node.args.get("into") is not None:
                 return "SELECT ... INTO creates a table; only reads may run"
     if facts.errors:
@@ -445,3 +445,8 @@ def key_text(source_columns: tuple[str, ...], target_columns: tuple[str, ...]) -
 
 def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _a(word: str) -> str:
+    """``word`` with its indefinite article: "an insert", "a delete"."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
