@@ -22,7 +22,7 @@ from gatecheck.positions import Span
 
 #: Bumped whenever what these classes hold, or how sqlfacts fills them, changes:
 #: cached facts of an earlier format are never reused.
-FORMAT = 2
+FORMAT = 3
 
 
 class TableRef(NamedTuple):
@@ -48,6 +48,19 @@ class Statement:
     tree: Any = None
 
 
+class StatementText(NamedTuple):
+    """The text of one statement as the parser saw it, for the engine to judge later.
+
+    Kept for every statement, parsed by sqlglot or not, so that rules that
+    need the schema (`references-exist`) can ask the engine about a name
+    sqlglot proposed, from cached facts.
+    """
+
+    span: Span  # the statement in the file
+    sql: str  # the text handed to the parser (placeholders neutralised)
+    holes: bool  # a template placeholder lies inside it
+
+
 class ParseProblem(NamedTuple):
     message: str
     span: Span
@@ -66,6 +79,8 @@ class FragmentFacts:
     #: Statements no verdict was given on, and why (a template whose holes
     #: stand for clauses: the text with its holes is not the statement that runs).
     not_checked: list[ParseProblem] = field(default_factory=list)
+    #: Every statement's text (`StatementText`), in order.
+    texts: list[StatementText] = field(default_factory=list)
     #: The source fragment, kept with the trees so that positions inside a
     #: tree (which are in the fragment's SQL) can be mapped to the file.
     fragment: Fragment | None = None
@@ -75,6 +90,12 @@ class FragmentFacts:
         if self.fragment is None:
             raise ValueError("fragment not kept: analyse with keep_trees=True")
         return self.fragment.file_span(sql_span)
+
+    def text_at(self, span: Span) -> StatementText | None:
+        """The innermost statement whose file span holds ``span`` (a trigger's body
+        statement rather than the whole trigger)."""
+        inside = [t for t in self.texts if t.span.start <= span.start and span.end <= t.span.end]
+        return min(inside, key=lambda t: t.span.end - t.span.start, default=None)
 
 
 # Identifier rules of the dialects, here rather than in sqlfacts so that rules

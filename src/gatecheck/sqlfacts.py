@@ -34,6 +34,7 @@ from gatecheck.facts import (
     FragmentFacts,
     ParseProblem,
     Statement,
+    StatementText,
     TableRef,
     default_schemas,
     table_key,
@@ -95,6 +96,7 @@ def analyse(fragment: Fragment, dialect: str = "sqlite", *,
     facts.tables = [t._replace(span=to_file(t.span)) for t in facts.tables]
     facts.errors = [ParseProblem(e.message, to_file(e.span)) for e in facts.errors]
     facts.not_checked = [ParseProblem(e.message, to_file(e.span)) for e in facts.not_checked]
+    facts.texts = [t._replace(span=to_file(t.span)) for t in facts.texts]
     for statement in facts.statements:
         statement.span = to_file(statement.span)
         statement.first_token = to_file(statement.first_token)
@@ -126,8 +128,9 @@ def _analyse_piece(d: Dialect, sql: str, tokens: list[Token] | ParseProblem,
     if isinstance(tokens, ParseProblem):
         _judge(d, sql, tokens, Span(0, len(sql)), placeholders, facts)
         return
-    if _starts_with_replace(tokens):
-        sql = _replace_as_insert(sql, tokens)
+    rewritten = _for_sqlglot(sql, tokens, sqlite=_dialect_name(d) == "sqlite")
+    if rewritten != sql:
+        sql = rewritten
         tokens = d.tokenize(sql)
     for chunk in _split_statements(tokens):
         _parse_statement(d, sql, chunk, facts, placeholders, keep_trees)
@@ -199,6 +202,7 @@ def _move(piece: FragmentFacts, offset: int, facts: FragmentFacts) -> None:
     facts.tables.extend(t._replace(span=shift(t.span)) for t in piece.tables)
     facts.errors.extend(e._replace(span=shift(e.span)) for e in piece.errors)
     facts.not_checked.extend(e._replace(span=shift(e.span)) for e in piece.not_checked)
+    facts.texts.extend(t._replace(span=shift(t.span)) for t in piece.texts)
     for statement in piece.statements:
         statement.span = shift(statement.span)
         statement.first_token = shift(statement.first_token)
@@ -214,26 +218,44 @@ def _move(piece: FragmentFacts, offset: int, facts: FragmentFacts) -> None:
 # ---------------------------------------------------------------- statements
 
 
-def _starts_with_replace(tokens: list[Token]) -> bool:
-    prev: Token | None = None
-    for tok in tokens:
-        if tok.token_type == TokenType.REPLACE and (prev is None or
-                                                    prev.token_type == TokenType.SEMICOLON):
-            return True
-        prev = tok
-    return False
+#: SQLite's conflict clauses after UPDATE, which sqlglot does not read.
+_CONFLICTS = frozenset({"ROLLBACK", "ABORT", "REPLACE", "FAIL", "IGNORE"})
 
 
-def _replace_as_insert(sql: str, tokens: list[Token]) -> str:
-    """``REPLACE INTO t`` -> ``INSERT  INTO t``: same length, same offsets."""
-    chars = list(sql)
+def _for_sqlglot(sql: str, tokens: list[Token], *, sqlite: bool) -> str:
+    """``sql`` with what sqlglot cannot read rewritten, same length, same offsets.
+
+    - ``REPLACE INTO t`` -> ``INSERT  INTO t`` (a statement's first word);
+    - SQLite only: ``UPDATE OR IGNORE t`` -> ``UPDATE           t`` (the
+      conflict clause says nothing about names), and ``?NNN`` -> ``?``
+      followed by blanks (sqlglot reads ``?1`` as ``?`` then the number 1).
+
+    The engine still judges the statement: the rewrite keeps it valid
+    exactly when the original was.
+    """
+    chars: list[str] | None = None
+
+    def blank(start: int, end: int, text: str | None = None) -> None:
+        nonlocal chars
+        if chars is None:
+            chars = list(sql)
+        chars[start:end] = text if text is not None else " " * (end - start)
+
     prev: Token | None = None
-    for tok in tokens:
-        if tok.token_type == TokenType.REPLACE and (prev is None or
-                                                    prev.token_type == TokenType.SEMICOLON):
-            chars[tok.start:tok.end + 1] = "INSERT "
+    for i, tok in enumerate(tokens):
+        starts = prev is None or prev.token_type == TokenType.SEMICOLON
+        if tok.token_type == TokenType.REPLACE and starts:
+            blank(tok.start, tok.end + 1, "INSERT ")
+        elif sqlite and tok.token_type == TokenType.UPDATE and i + 2 < len(tokens) \
+                and tokens[i + 1].text.upper() == "OR" \
+                and tokens[i + 2].text.upper() in _CONFLICTS:
+            blank(tokens[i + 1].start, tokens[i + 2].end + 1)
+        elif sqlite and tok.token_type == TokenType.NUMBER and prev is not None \
+                and prev.token_type == TokenType.PLACEHOLDER and prev.text == "?" \
+                and prev.end + 1 == tok.start:
+            blank(tok.start, tok.end + 1)
         prev = tok
-    return "".join(chars)
+    return sql if chars is None else "".join(chars)
 
 
 def _is_trigger(chunk: list[Token]) -> bool:
@@ -271,6 +293,9 @@ def _split_statements(tokens: list[Token]) -> list[list[Token]]:
 def _parse_statement(d: Dialect, sql: str, chunk: list[Token], facts: FragmentFacts,
                      placeholders: tuple[Span, ...], keep_trees: bool = True) -> None:
     span = Span(chunk[0].start, chunk[-1].end + 1)
+    facts.texts.append(StatementText(
+        span, sql[span.start:span.end],
+        any(p.start < span.end and span.start < p.end for p in placeholders)))
     if _is_trigger(chunk):
         _parse_trigger(d, sql, chunk, facts, placeholders, keep_trees)
         return

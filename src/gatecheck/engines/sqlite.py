@@ -17,7 +17,10 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from gatecheck.model import Schema
 
 #: Messages of SQLite's tokenizer and parser; every other error comes later.
 _SYNTAX = re.compile(r"syntax error|^incomplete input|^unrecognized token", re.IGNORECASE)
@@ -106,3 +109,182 @@ def syntax_error(sql: str) -> SyntaxVerdict | None:
             return SyntaxVerdict(f"SQLite cannot compile this text ({exc})", None)
         return None
     return None
+
+
+# ---------------------------------------------------------------- names
+
+
+_NO_SUCH_COLUMN = re.compile(r"^no such column: (?:(.+)\.)?([^.]+)$", re.DOTALL)
+_HAS_NO_COLUMN = re.compile(r"^(?:table )?(.+) has no column named (.+)$", re.DOTALL)
+_NO_SUCH_FUNCTION = re.compile(r"^no such function: (.+)$", re.DOTALL)
+_NO_SUCH_COLLATION = re.compile(r"^no such collation sequence: (.+)$", re.DOTALL)
+#: Stand-ins (tables, columns, functions) tried before the engine's account
+#: of one statement is given up as incomplete.
+_NAME_ROUNDS = 16
+
+
+class Missing(NamedTuple):
+    """What SQLite's compiler said one statement names that the schema lacks."""
+
+    #: Tables, casefolded.
+    tables: frozenset[str]
+    #: Columns, casefolded, as ``(qualifier or None, column)``.
+    columns: frozenset[tuple[str | None, str]]
+    #: Whether the engine got to the end of the statement.  False: it stopped
+    #: at something that is not a name of the schema (a syntax error, an
+    #: unknown module, a name nobody proposed); names after that are unknown.
+    complete: bool
+    #: Why it stopped, when it did (for "not checked" tallies).
+    reason: str | None = None
+
+
+class NameOracle:
+    """A schema-only, in-memory copy of a SQLite schema that compiles statements.
+
+    Built from the tables' and views' own DDL (``sqlite_master.sql``), so
+    SQLite resolves names with its own rules: ``rowid``, a FTS5 table's name
+    as a column, ``sqlite_master``, ``temp.``, whole-row quirks.  Each
+    statement is compiled under ``EXPLAIN`` (never run) inside a savepoint:
+    a missing table or column is recorded, stood in for, and the statement
+    compiled again, so one statement yields all its missing names; unknown
+    application functions and collations get stand-ins too.  The savepoint
+    is rolled back after each statement.  The connection is guarded like
+    every SQLite connection gatecheck opens (`sqlite_guard`).
+    """
+
+    def __init__(self, schema: "Schema") -> None:
+        from gatecheck.introspect.sqlite_guard import guard
+
+        self.conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        guard(self.conn, settings=True)
+        self._functions: set[str] = set()
+        self._collations: set[str] = set()
+        self._copy(schema)
+
+    def _copy(self, schema: "Schema") -> None:
+        conn = self.conn
+        # sqlite_sequence and sqlite_stat1 exist once something made them.
+        for ddl in ("CREATE TABLE _gatecheck_seq (id INTEGER PRIMARY KEY AUTOINCREMENT)",
+                    "ANALYZE"):
+            try:
+                conn.execute(ddl)
+            except sqlite3.Error:
+                pass
+        pending: list[tuple[str | None, str, list[str]]] = [
+            (t.sql, t.name, [c.name for c in t.columns]) for t in schema.tables
+            if not t.name.casefold().startswith("sqlite_")]
+        pending += [(v.sql, v.name, list(v.columns)) for v in schema.views]
+        # Views may name views made later: a few passes, then stand-ins.
+        for _ in range(3):
+            failed: list[tuple[str | None, str, list[str]]] = []
+            for sql, name, columns in pending:
+                if sql is None:
+                    failed.append((sql, name, columns))
+                    continue
+                try:
+                    conn.execute(sql)
+                except sqlite3.Error as exc:
+                    if "already exists" not in str(exc):
+                        failed.append((sql, name, columns))
+            if len(failed) == len(pending):
+                break
+            pending = failed
+        for _, name, columns in pending:
+            cols = ", ".join(_quote(c) for c in columns) or "_gatecheck_stand_in"
+            try:
+                conn.execute(f"CREATE TABLE IF NOT EXISTS {_quote(name)} ({cols})")
+            except sqlite3.Error:
+                pass
+
+    def missing(self, sql: str, *, defined: frozenset[str] = frozenset(),
+                columns_of: dict[str, set[str]] | None = None) -> Missing:
+        """The schema's names that ``sql`` (one statement) lacks, as SQLite says.
+
+        ``defined``: tables created elsewhere in the same file (casefolded):
+        stood in for, never reported.  ``columns_of``: for a missing column,
+        the tables it was expected in (casefolded column -> tables), where a
+        stand-in column lets the compiler go on to the next name.
+        """
+        text = sql.strip().rstrip(";").strip()
+        if not text:
+            return Missing(frozenset(), frozenset(), True)
+        program = text if text[:7].upper() == "EXPLAIN" else f"EXPLAIN {text}"
+        tables: set[str] = set()
+        columns: set[tuple[str | None, str]] = set()
+        conn = self.conn
+        conn.execute("SAVEPOINT gatecheck_probe")
+        try:
+            for _ in range(_NAME_ROUNDS):
+                try:
+                    conn.execute(program)
+                except sqlite3.ProgrammingError:
+                    pass  # compiled: unbound parameters, or a second statement
+                except sqlite3.Error as exc:
+                    reason = self._stand_in(str(exc), defined, columns_of or {}, tables,
+                                            columns)
+                    if reason is None:
+                        continue
+                    return Missing(frozenset(tables), frozenset(columns), False, reason)
+                except (OverflowError, ValueError, MemoryError) as exc:
+                    return Missing(frozenset(tables), frozenset(columns), False, str(exc))
+                return Missing(frozenset(tables), frozenset(columns), True)
+            return Missing(frozenset(tables), frozenset(columns), False,
+                           "too many missing names")
+        finally:
+            conn.execute("ROLLBACK TO gatecheck_probe")
+            conn.execute("RELEASE gatecheck_probe")
+
+    def _stand_in(self, message: str, defined: frozenset[str],
+                  columns_of: dict[str, set[str]], tables: set[str],
+                  columns: set[tuple[str | None, str]]) -> str | None:
+        """Record the missing name and make it exist; the reason to stop otherwise."""
+        conn = self.conn
+        found = _NO_SUCH_TABLE.match(message)
+        if found is not None:
+            name = found.group(2)
+            if name.casefold() not in defined:
+                tables.add(name.casefold())
+            temp = "TEMP " if found.group(1) == "temp" else ""
+            try:
+                conn.execute(f"CREATE {temp}TABLE {_quote(name)} (_gatecheck_stand_in)")
+            except sqlite3.Error as exc:
+                return f"cannot stand in for table {name}: {exc}"
+            return None
+        found = _NO_SUCH_COLUMN.match(message) or _HAS_NO_COLUMN.match(message)
+        if found is not None:
+            qualifier, name = found.group(1), found.group(2)
+            if name.casefold() not in columns_of:
+                return message  # a name nobody proposed (NEW.x, a template's stand-in)
+            owners = columns_of[name.casefold()]
+            columns.add((qualifier.casefold() if qualifier else None, name.casefold()))
+            added = False
+            for owner in owners:
+                try:
+                    conn.execute(f"ALTER TABLE {_quote(owner)} ADD COLUMN {_quote(name)}")
+                    added = True
+                except sqlite3.Error:
+                    pass  # a view, or the column is there and the qualifier is wrong
+            return None if added else message
+        found = _NO_SUCH_FUNCTION.match(message)
+        if found is not None and found.group(1).casefold() not in self._functions:
+            self._functions.add(found.group(1).casefold())
+            conn.create_function(found.group(1), -1, _nothing)
+            return None
+        found = _NO_SUCH_COLLATION.match(message)
+        if found is not None and found.group(1).casefold() not in self._collations:
+            self._collations.add(found.group(1).casefold())
+            conn.create_collation(found.group(1), _compare)
+            return None
+        return message
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _nothing(*_: object) -> None:
+    return None
+
+
+def _compare(a: str, b: str) -> int:
+    return (a > b) - (a < b)

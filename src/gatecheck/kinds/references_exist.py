@@ -7,7 +7,13 @@ database, or migrations replayed into a scratch one).  With
 exactly one table: qualified ``t.col`` (through aliases), columns of a
 single-table statement, ``INSERT INTO t (cols)``, ``UPDATE t SET col``, and
 outputs of CTEs and subqueries (``r.x`` where ``r`` is a CTE without ``*``).
-Resolution uses sqlglot's scope machinery.  Tables created in the same file
+Resolution uses sqlglot's scope machinery; on SQLite the engine has the
+last word: each statement sqlglot finds a missing name in is compiled by
+SQLite itself (``EXPLAIN``, never run) against a schema-only copy of the
+database, and only a name SQLite also calls missing ("no such table",
+"no such column") is reported, at the name in the file.  So ``rowid``, a
+FTS5 table's name in ``MATCH``, ``sqlite_master``, ``x IN table`` and
+application-defined functions are never findings.  Tables created in the same file
 (``CREATE TABLE``, ``CREATE TEMP TABLE``, ``ALTER TABLE ... RENAME TO``) are
 known.  What cannot be resolved is never guessed: tables named through an
 f-string placeholder, another attached schema, table-valued functions,
@@ -41,16 +47,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator, NamedTuple
 
 from gatecheck.kinds import SCHEMA, SOURCES, TREES, Context, Emit
 
 if TYPE_CHECKING:
     from sqlglot import exp
 
+    from gatecheck.engines.sqlite import NameOracle
+
     from gatecheck.model import Schema
     from gatecheck.positions import Span
-    from gatecheck.facts import FragmentFacts
+    from gatecheck.facts import FragmentFacts, StatementText
 
 KIND = "references-exist"
 NEEDS = frozenset({SOURCES, SCHEMA})
@@ -66,6 +74,20 @@ def needs(options: Options) -> frozenset[str]:
     return NEEDS | {TREES} if options.columns else NEEDS
 
 
+class _Proposal(NamedTuple):
+    """A name sqlglot's resolution says is missing, before the engine's verdict."""
+
+    message: str
+    obj: str
+    path: str
+    span: "Span"
+    #: "table" or "column", and the name casefolded.
+    what: str
+    name: str
+    #: For a column: the real tables it was expected in (casefolded).
+    owners: frozenset[str] = frozenset()
+
+
 def check(ctx: Context, options: Options, emit: Emit) -> None:
     from gatecheck.facts import default_schemas
 
@@ -74,10 +96,12 @@ def check(ctx: Context, options: Options, emit: Emit) -> None:
         {"temp"}
     relations = {n.casefold(): n for n in schema.relation_names()}
     defined = _defined_per_file(ctx.sources)
+    judge = _Judge.for_context(ctx)
     for facts in ctx.sources:
         if not facts.is_sql:
             continue
         known = defined[facts.path]
+        proposals: list[_Proposal] = []
         for ref in facts.tables:
             if ref.role != "use":
                 continue
@@ -88,12 +112,83 @@ def check(ctx: Context, options: Options, emit: Emit) -> None:
             qualified = f"{ref.schema}.{ref.name}" if ref.schema is not None else ref.name
             if name not in relations and name not in known and \
                     schema.table(qualified) is None and schema.view(qualified) is None:
-                emit(f"table {ref.name} does not exist in the database", obj=ref.name,
-                     path=facts.path, span=ref.span)
+                proposals.append(_Proposal(f"table {ref.name} does not exist in the database",
+                                           ref.name, facts.path, ref.span, "table", name))
         if options.columns:
             for statement in facts.statements:
                 if statement.tree is not None:
-                    _check_columns(ctx, schema, known, facts, statement.tree, emit)
+                    _check_columns(ctx, schema, known, facts, statement.tree, proposals.append)
+        for proposal in judge.confirmed(facts, proposals, frozenset(known)):
+            emit(proposal.message, obj=proposal.obj, path=proposal.path, span=proposal.span)
+
+
+class _Judge:
+    """The engine's verdict on sqlglot's proposals: only names it says are missing stay.
+
+    SQLite compiles each statement that has a proposal against a schema-only
+    copy of the database (`gatecheck.engines.sqlite.NameOracle`).  A proposal
+    the engine resolves is dropped (counted "resolved by the engine"); one it
+    could not get to (it stopped at something that is not a missing name) is
+    dropped too (counted "not checked").  Without an engine for the dialect
+    (PostgreSQL for now) sqlglot's resolution stands.
+    """
+
+    def __init__(self, ctx: Context, oracle: "_LazyOracle | None") -> None:
+        self.ctx = ctx
+        self.oracle = oracle
+
+    @classmethod
+    def for_context(cls, ctx: Context) -> "_Judge":
+        return cls(ctx, None) if ctx.dialect != "sqlite" or ctx.schema.dialect != "sqlite" \
+            else cls(ctx, _LazyOracle(ctx.schema))
+
+    def confirmed(self, facts: "FragmentFacts", proposals: list[_Proposal],
+                  defined: frozenset[str]) -> Iterator[_Proposal]:
+        if self.oracle is None:
+            yield from proposals
+            return
+        by_text: dict[StatementText | None, list[_Proposal]] = defaultdict(list)
+        for proposal in proposals:
+            by_text[facts.text_at(proposal.span)].append(proposal)
+        for text, group in by_text.items():
+            if text is None:  # no statement text (cannot happen for parsed SQL)
+                yield from group
+                continue
+            owners: dict[str, set[str]] = defaultdict(set)
+            for p in group:
+                if p.what == "column":
+                    owners[p.name] |= p.owners
+            missing = self.oracle.get().missing(text.sql, defined=defined,
+                                                columns_of=dict(owners))
+            missing_columns = {name for _, name in missing.columns}
+            for p in group:
+                if p.what == "column" and p.name in missing.tables \
+                        and p.name not in missing_columns:
+                    # ``x IN name`` reads a table, which sqlglot took for a column.
+                    name = p.obj.rsplit(".", 1)[-1]
+                    yield p._replace(message=f"table {name} does not exist in the database",
+                                     obj=name, what="table")
+                elif p.name in (missing.tables if p.what == "table" else missing_columns):
+                    yield p
+                elif missing.complete:
+                    self.ctx.count(f"{p.what}s resolved by the engine")
+                else:
+                    self.ctx.count(f"{p.what}s not checked (the engine stopped first)")
+
+
+class _LazyOracle:
+    """The schema copy, built on the first statement that needs it."""
+
+    def __init__(self, schema: "Schema") -> None:
+        self.schema = schema
+        self._oracle: "NameOracle | None" = None
+
+    def get(self) -> "NameOracle":
+        if self._oracle is None:
+            from gatecheck.engines.sqlite import NameOracle
+
+            self._oracle = NameOracle(self.schema)
+        return self._oracle
 
 
 def _defined_per_file(sources: list["FragmentFacts"]) -> dict[str, set[str]]:
@@ -109,7 +204,7 @@ def _defined_per_file(sources: list["FragmentFacts"]) -> dict[str, set[str]]:
 
 
 def _check_columns(ctx: Context, schema: "Schema", known: set[str], facts: "FragmentFacts",
-                   tree: "exp.Expr", emit: Emit) -> None:
+                   tree: "exp.Expr", propose: Callable[[_Proposal], None]) -> None:
     from sqlglot import exp
     from sqlglot.optimizer.scope import traverse_scope
 
@@ -139,8 +234,10 @@ def _check_columns(ctx: Context, schema: "Schema", known: set[str], facts: "Frag
         if any(p.start < span.end and span.start < p.end for p in facts.fragment.placeholders):
             ctx.count("unresolved columns")
             return
-        emit(f"column {column.name} does not exist in table {table_name}",
-             obj=f"{table_name}.{column.name}", path=facts.path, span=facts.file_span(span))
+        propose(_Proposal(f"column {column.name} does not exist in table {table_name}",
+                          f"{table_name}.{column.name}", facts.path, facts.file_span(span),
+                          "column", column.name.casefold(),
+                          frozenset(t.casefold() for t in table_name.split(" or "))))
 
     # INSERT INTO t (cols) and UPDATE t SET col = ...: the target's columns.
     if isinstance(tree, exp.Insert) and isinstance(tree.this, exp.Schema):
@@ -192,9 +289,10 @@ def _check_columns(ctx: Context, schema: "Schema", known: set[str], facts: "Frag
                     if outputs is None:
                         ctx.count("unresolved columns")
                     elif name not in outputs:
-                        emit(f"column {column.name} is not an output of {column.table}",
-                             obj=f"{column.table}.{column.name}", path=facts.path,
-                             span=facts.file_span(_span(column)))
+                        propose(_Proposal(
+                            f"column {column.name} is not an output of {column.table}",
+                            f"{column.table}.{column.name}", facts.path,
+                            facts.file_span(_span(column)), "column", column.name.casefold()))
                 else:
                     ctx.count("unresolved columns")
                 continue
