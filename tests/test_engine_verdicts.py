@@ -151,3 +151,31 @@ def test_the_compile_check_runs_nothing(tmp_path: Path) -> None:
         assert engines.syntax("sqlite", sql) is engines.ACCEPTED
     assert not target.exists()
     assert sqlite3.connect(":memory:") is not None
+
+
+def test_the_engine_names_the_tables_a_create_makes() -> None:
+    """sqlglot cannot read these CREATEs; SQLite's authorizer names what they create."""
+    from gatecheck.engines.sqlite import NameOracle
+    from gatecheck.model import Schema
+
+    oracle = NameOracle(Schema())
+    assert oracle.created('CREATE VIRTUAL TABLE "s_fts" USING FTS5 (a, content="s")') == \
+        {"s_fts"}
+    assert oracle.created("CREATE TABLE t (a, b, FOREIGN KEY (a) REFERENCES u(x) "
+                          "FOREIGN KEY (b) REFERENCES u(y))") == {"t"}
+    assert oracle.created("CREATE VIEW v AS SELECT 1") == {"v"}
+    # Nothing was created: the statements were only compiled.
+    assert oracle.missing("SELECT * FROM t").tables == {"t"}
+
+
+def test_only_sqlalchemy_text_is_a_sink(tmp_path: Path) -> None:
+    """``Response.text("Method not allowed")`` is a web response, not SQL; ``sa.text``
+    and a bare ``text`` are SQLAlchemy's."""
+    write_tree(tmp_path, {
+        "rules.yaml": "version: 1\nrules:\n  - {id: parses, kind: sql-parses}\n",
+        "app.py": ('return Response.text("Method not allowed", status=405)\n'
+                   'q = sa.text("SELEC 1")\n'
+                   'r = text("SELEC 2")\n')})
+    run = gatecheck("run", cwd=tmp_path)
+    assert [line.split(":")[1] for line in run.stdout.splitlines()[:-1]] == ["2", "3"], \
+        run.stdout

@@ -156,7 +156,7 @@ class NameOracle:
         from gatecheck.introspect.sqlite_guard import guard
 
         self.conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        guard(self.conn, settings=True)
+        self._guard = guard(self.conn, settings=True)
         self._functions: set[str] = set()
         self._collations: set[str] = set()
         self._copy(schema)
@@ -195,6 +195,34 @@ class NameOracle:
                 conn.execute(f"CREATE TABLE IF NOT EXISTS {_quote(name)} ({cols})")
             except sqlite3.Error:
                 pass
+
+    def created(self, sql: str) -> frozenset[str]:
+        """Tables and views ``sql`` (one ``CREATE`` statement) would create, casefolded.
+
+        SQLite's authorizer names them while it compiles the statement, also
+        for text sqlglot cannot read (``CREATE VIRTUAL TABLE ... USING fts5``
+        with options, table constraints without commas).
+        """
+        made: set[str] = set()
+        creating = {sqlite3.SQLITE_CREATE_TABLE, sqlite3.SQLITE_CREATE_TEMP_TABLE,
+                    sqlite3.SQLITE_CREATE_VIEW, sqlite3.SQLITE_CREATE_TEMP_VIEW,
+                    sqlite3.SQLITE_CREATE_VTABLE}
+
+        def record(action: int, arg1: str | None, arg2: str | None, db: str | None,
+                   trigger: str | None) -> int:
+            if action in creating and arg1:
+                made.add(arg1.casefold())
+            return self._guard(action, arg1, arg2, db, trigger)
+
+        text = sql.strip().rstrip(";").strip()
+        self.conn.set_authorizer(record)
+        try:
+            self.conn.execute(f"EXPLAIN {text}")
+        except (sqlite3.Error, OverflowError, ValueError, MemoryError):
+            pass  # what was named before the error still counts
+        finally:
+            self.conn.set_authorizer(self._guard)
+        return frozenset(made)
 
     def missing(self, sql: str, *, defined: frozenset[str] = frozenset(),
                 columns_of: dict[str, set[str]] | None = None) -> Missing:

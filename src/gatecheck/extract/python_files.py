@@ -92,6 +92,10 @@ _SINK_SUFFIXES: Final = tuple("_" + name for name in _SINK_CALLS)
 # ``text`` only by its exact name: a suffix match would take in ``gettext``
 # and ``context`` calls, whose UI strings must not be held to SQL syntax.
 _EXACT_SINK_CALLS: Final = _SINK_CALLS | {"text"}
+# ... and as a method only of what names SQLAlchemy (``sa.text``,
+# ``sqlalchemy.text``, ``sql.text``, Flask-SQLAlchemy's ``db.text``):
+# ``Response.text("Method not allowed")`` is a web response, not SQL.
+_TEXT_OWNERS: Final = frozenset({"sqlalchemy", "sa", "sql", "expression", "db"})
 _SQL_KEYWORD_ARGS: Final = frozenset({"sql", "statement", "query"})
 
 # --- lexer tables -------------------------------------------------------------
@@ -501,7 +505,8 @@ class _Walker:
         func = node.func
         name = (func.attr if isinstance(func, ast.Attribute)
                 else func.id if isinstance(func, ast.Name) else None)
-        if name is not None and (name in _EXACT_SINK_CALLS or name.endswith(_SINK_SUFFIXES)):
+        if name is not None and (name in _EXACT_SINK_CALLS or name.endswith(_SINK_SUFFIXES)) \
+                and (name != "text" or _sqlalchemy_text(func)):
             self._sink_argument(node)
         template = func.value if isinstance(func, ast.Attribute) and name == "format" else None
         if isinstance(template, ast.Constant) and type(template.value) is str:
@@ -986,3 +991,14 @@ def _starts_with_word_char(node: ast.expr | None) -> bool:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return bool(node.value) and _is_word_char(node.value[0])
     return isinstance(node, ast.FormattedValue)
+
+
+def _sqlalchemy_text(func: ast.expr) -> bool:
+    """Whether a call of ``text`` is SQLAlchemy's: a bare ``text(...)`` (imported
+    from it) or one reached from a SQLAlchemy name (``sa.text``,
+    ``sqlalchemy.sql.expression.text``), never ``Response.text(...)``."""
+    root = func
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    return func is root or (isinstance(root, ast.Name)
+                            and root.id.casefold() in _TEXT_OWNERS)

@@ -118,6 +118,8 @@ def check(ctx: Context, options: Options, emit: Emit) -> None:
             for statement in facts.statements:
                 if statement.tree is not None:
                     _check_columns(ctx, schema, known, facts, statement.tree, proposals.append)
+        if proposals:
+            known |= judge.created(facts.path, ctx.sources)
         for proposal in judge.confirmed(facts, proposals, frozenset(known)):
             emit(proposal.message, obj=proposal.obj, path=proposal.path, span=proposal.span)
 
@@ -136,11 +138,25 @@ class _Judge:
     def __init__(self, ctx: Context, oracle: "_LazyOracle | None") -> None:
         self.ctx = ctx
         self.oracle = oracle
+        self._created: dict[str, set[str]] = {}
 
     @classmethod
     def for_context(cls, ctx: Context) -> "_Judge":
         return cls(ctx, None) if ctx.dialect != "sqlite" or ctx.schema.dialect != "sqlite" \
             else cls(ctx, _LazyOracle(ctx.schema))
+
+    def created(self, path: str, sources: list["FragmentFacts"]) -> set[str]:
+        """Tables the CREATE statements of file ``path`` make, by the engine's account
+        (sqlglot misses those it cannot parse); computed once per file."""
+        if self.oracle is None:
+            return set()
+        if path not in self._created:
+            oracle = self.oracle.get()
+            self._created[path] = {name for facts in sources if facts.path == path
+                                   for text in facts.texts
+                                   if text.sql.lstrip()[:6].upper() == "CREATE"
+                                   for name in oracle.created(text.sql)}
+        return self._created[path]
 
     def confirmed(self, facts: "FragmentFacts", proposals: list[_Proposal],
                   defined: frozenset[str]) -> Iterator[_Proposal]:
