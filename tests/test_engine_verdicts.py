@@ -179,3 +179,16 @@ def test_only_sqlalchemy_text_is_a_sink(tmp_path: Path) -> None:
     run = gatecheck("run", cwd=tmp_path)
     assert [line.split(":")[1] for line in run.stdout.splitlines()[:-1]] == ["2", "3"], \
         run.stdout
+
+
+def test_translated_ui_text_is_never_sql(tmp_path: Path) -> None:
+    """``_("Delete from gPodder")`` is valid SQL to SQLite, and a UI label: the argument
+    of a translation call is never a candidate; the same text in execute() still is."""
+    write_tree(tmp_path, {
+        "rules.yaml": ("version: 1\nrules:\n  - {id: no-gpodder, kind: forbid-table-references,"
+                       " tables: [gPodder]}\n"),
+        "app.py": ('label = _("Delete from gPodder")\n'
+                   'other = gettext("Delete from gPodder")\n'
+                   'cur.execute("Delete from gPodder")\n')})
+    run = gatecheck("run", cwd=tmp_path)
+    assert [line.split(":")[1] for line in run.stdout.splitlines()[:-1]] == ["3"], run.stdout

@@ -265,8 +265,9 @@ def test_read_sql_keyword_argument_and_wrapper_names() -> None:
         'widget.gettext("Select your files")',
     )
     fragments = extract(text)
+    # gettext is neither a sink (a suffix match) nor a candidate: its text is for people.
     assert [(f.sql, f.sink) for f in fragments] == [
-        ("  BEGIN", True), ("COMMIT", True), ("ROLLBACK", True), ("Select your files", False)]
+        ("  BEGIN", True), ("COMMIT", True), ("ROLLBACK", True)]
 
 
 def test_executescript_triple_quoted() -> None:

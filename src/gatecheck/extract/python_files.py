@@ -96,6 +96,10 @@ _EXACT_SINK_CALLS: Final = _SINK_CALLS | {"text"}
 # ``sqlalchemy.text``, ``sql.text``, Flask-SQLAlchemy's ``db.text``):
 # ``Response.text("Method not allowed")`` is a web response, not SQL.
 _TEXT_OWNERS: Final = frozenset({"sqlalchemy", "sa", "sql", "expression", "db"})
+# gettext and friends: what they are given is text for people.
+_TRANSLATION_CALLS: Final = frozenset({
+    "_", "N_", "gettext", "ngettext", "pgettext", "npgettext", "dgettext", "ugettext",
+    "gettext_lazy", "ngettext_lazy", "pgettext_lazy", "gettext_noop", "lazy_gettext", "tr"})
 _SQL_KEYWORD_ARGS: Final = frozenset({"sql", "statement", "query"})
 
 # --- lexer tables -------------------------------------------------------------
@@ -180,6 +184,8 @@ def extract_python(path: str, text: str) -> list[Fragment]:
             kind = next((walker.template_names[n] for n in names
                          if n in walker.template_names), kind)
         if not sink:
+            if id(root) in walker.prose_ids:
+                continue
             sink = names is not None and not walker.sink_names.isdisjoint(names)
             if not sink and not _may_start_sql(operands[0], whole=kind != _SITE_CHAIN):
                 continue
@@ -420,12 +426,15 @@ def _end_key(node: _Located) -> _Key:
 class _Walker:
     """One iterative pass over the tree (deep nesting must not hit the recursion limit)."""
 
-    __slots__ = ("sites", "sink_ids", "sink_names", "assigned", "template_names", "_fields")
+    __slots__ = ("sites", "sink_ids", "prose_ids", "sink_names", "assigned", "template_names", "_fields")
 
     def __init__(self) -> None:
         self.sites: list[_Site] = []
         #: ids of the nodes passed as the SQL argument of a sink call.
         self.sink_ids: set[int] = set()
+        #: Arguments of translation calls (``_("Delete from gPodder")``): UI text,
+        #: never SQL, even when the engine's grammar would accept it.
+        self.prose_ids: set[int] = set()
         #: names (and attribute names) passed as the SQL argument of a sink call.
         self.sink_names: set[str] = set()
         #: id of an assigned value -> the names it is assigned to.
@@ -508,6 +517,8 @@ class _Walker:
         if name is not None and (name in _EXACT_SINK_CALLS or name.endswith(_SINK_SUFFIXES)) \
                 and (name != "text" or _sqlalchemy_text(func)):
             self._sink_argument(node)
+        elif name in _TRANSLATION_CALLS:
+            self.prose_ids.update(id(arg) for arg in node.args)
         template = func.value if isinstance(func, ast.Attribute) and name == "format" else None
         if isinstance(template, ast.Constant) and type(template.value) is str:
             self.sites.append((_SITE_FORMAT, node, [template], scope))
