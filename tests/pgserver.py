@@ -136,15 +136,9 @@ def reader_url(url: str) -> str:
     """
     import psycopg
 
-    password = _state.setdefault("reader_password", secrets.token_hex(12))
+    password = _role(READER, "LOGIN")
     dbname = urlsplit(url).path.lstrip("/")
     with admin() as conn:
-        if conn.execute("SELECT FROM pg_roles WHERE rolname = %s", (READER,)).fetchone() is None:
-            try:
-                conn.execute(f"CREATE ROLE {READER} LOGIN PASSWORD '{password}'")
-            except psycopg.errors.DuplicateObject:  # another test process made it
-                pass
-        conn.execute(f"ALTER ROLE {READER} PASSWORD '{password}'")
         conn.execute(f'GRANT CONNECT ON DATABASE "{dbname}" TO {READER}')
     with psycopg.connect(url, autocommit=True) as conn:
         schemas = [r[0] for r in conn.execute(
@@ -162,14 +156,20 @@ CREATOR = "gct_creator"
 
 def creator_url() -> str:
     """The test server as a role with only CREATEDB: what a migrations replay should use."""
+    password = _role(CREATOR, "LOGIN CREATEDB")
+    return with_credentials(server_url(), CREATOR, password)
+
+
+def _role(name: str, options: str) -> str:
+    """Make role ``name`` with ``options`` once per server; its password for this process."""
     import psycopg
 
-    password = _state.setdefault("creator_password", secrets.token_hex(12))
+    password = _state.setdefault(f"{name}_password", secrets.token_hex(12))
     with admin() as conn:
-        if conn.execute("SELECT FROM pg_roles WHERE rolname = %s", (CREATOR,)).fetchone() is None:
+        if conn.execute("SELECT FROM pg_roles WHERE rolname = %s", (name,)).fetchone() is None:
             try:
-                conn.execute(f"CREATE ROLE {CREATOR} LOGIN CREATEDB PASSWORD '{password}'")
+                conn.execute(f"CREATE ROLE {name} {options} PASSWORD '{password}'")
             except psycopg.errors.DuplicateObject:  # another test process made it
                 pass
-        conn.execute(f"ALTER ROLE {CREATOR} LOGIN CREATEDB PASSWORD '{password}'")
-    return with_credentials(server_url(), CREATOR, password)
+        conn.execute(f"ALTER ROLE {name} {options} PASSWORD '{password}'")
+    return password
