@@ -59,7 +59,8 @@ def test_json_contract(tmp_path: Path) -> None:
         "message": "references forbidden table task_sessions", "path": "app/q.sql",
         "line": 1, "column": 16, "end_line": 1, "end_column": 28, "object": "task_sessions"}]
     assert data["summary"] == {"files": 1, "fragments": 1, "rules": 2, "errors": 1,
-                               "warnings": 0, "infos": 0}
+                               "warnings": 0, "infos": 0,
+                               "rules_not_run": 0}
 
 
 def test_fail_on_threshold(tmp_path: Path) -> None:

@@ -56,6 +56,9 @@ class RunResult:
     #: that no longer occur (fixed since the baseline was written).
     baselined: int = 0
     fixed: int = 0
+    #: Rules that could not run (the database could not be opened or failed
+    #: under them): the summary never says PASS while this is not empty.
+    not_run: tuple[str, ...] = ()
     #: Non-fatal notes for stderr (an unreadable cache...).
     warnings: list[str] = field(default_factory=list)
 
@@ -65,7 +68,7 @@ class RunResult:
     def summary(self) -> dict[str, int]:
         return {"files": self.files, "fragments": self.fragments, "rules": self.rules,
                 "errors": self.count(Severity.ERROR), "warnings": self.count(Severity.WARNING),
-                "infos": self.count(Severity.INFO)}
+                "infos": self.count(Severity.INFO), "rules_not_run": len(self.not_run)}
 
 
 @dataclass
@@ -124,6 +127,7 @@ class Engine:
     _marks: list["Suppression"] = field(default_factory=list)
     _stats: Counter[str] = field(default_factory=Counter)
     _lines: dict[str, LineIndex] = field(default_factory=dict)
+    _not_run: list[str] = field(default_factory=list)
 
     def run(self) -> RunResult:
         rules = self.config.rules
@@ -164,7 +168,8 @@ class Engine:
         return RunResult(findings=findings, errors=self.errors, files=files,
                          fragments=sum(1 for f in facts if f.is_sql), rules=len(rules),
                          specs=tuple(rules), stats=dict(sorted(self._stats.items())),
-                         baselined=baselined, fixed=fixed, warnings=self.warnings)
+                         baselined=baselined, fixed=fixed, not_run=tuple(self._not_run),
+                         warnings=self.warnings)
 
     def accept(self, findings: list[Finding]) -> tuple[list[Finding], int, int]:
         """Drop inline-suppressed and baselined findings; fingerprint and sort the rest."""
@@ -320,9 +325,10 @@ class Engine:
         try:
             module.check(ctx, rule.options, emit)
         except _SchemaUnavailable:
-            pass  # reported once, as a run error
+            self._not_run.append(rule.id)  # the error is reported once, as a run error
         except DatabaseError as exc:
             # The database failed underneath a rule (not a finding): once is enough.
+            self._not_run.append(rule.id)
             if self._database_error is None:
                 self._database_error = exc
         except GatecheckError as exc:

@@ -289,7 +289,7 @@ def test_github_spans_across_lines_and_schema_findings() -> None:
         "::notice title=no-webui::db:webui_x: table webui_x, not allowed",
         "::error file=b.py,title=gatecheck::cannot decode",
         "::error title=gatecheck::no database",
-        "Found 1 error, 1 info (0 rules, 0 files, 0 SQL fragments)",
+        "Found 1 error, 1 info; 1 error stopped part of the check (0 rules, 0 files, 0 SQL fragments)",
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gatecheck.errors import DatabaseError
 from gatecheck.engine import RunResult
 from gatecheck.findings import Finding, Severity
 
@@ -32,12 +33,28 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def _first(names: tuple[str, ...], most: int = 3) -> str:
+    shown = ", ".join(names[:most])
+    return shown if len(names) <= most else f"{shown} and {len(names) - most} more"
+
+
 def summary_line(result: RunResult) -> str:
     scope = (f"{_plural(result.rules, 'rule')}, {_plural(result.files, 'file')}, "
              f"{_plural(result.fragments, 'SQL fragment')}")
+    # Never PASS when something did not run: that reads green in a CI log.
+    missed = []
+    if result.not_run:
+        missed.append(f"{_plural(len(result.not_run), 'rule')} not run "
+                      f"({_first(result.not_run)}: see the database error)")
+    others = sum(1 for e in result.errors if not isinstance(e, DatabaseError))
+    if others:
+        missed.append(f"{_plural(others, 'error')} stopped part of the check")
     if not result.findings:
+        if missed:
+            return f"NOT CHECKED: {'; '.join(missed)}; no findings from the rest ({scope})"
         return f"PASS: no findings ({scope})"
     counts = [_plural(result.count(s), label) for s, label in
               ((Severity.ERROR, "error"), (Severity.WARNING, "warning"), (Severity.INFO, "info"))
               if result.count(s)]
-    return f"Found {', '.join(counts)} ({scope})"
+    tail = f"; {'; '.join(missed)}" if missed else ""
+    return f"Found {', '.join(counts)}{tail} ({scope})"
