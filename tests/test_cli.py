@@ -235,3 +235,19 @@ def test_warm_run_never_imports_sqlglot(tmp_path: Path) -> None:
     assert warm.returncode == 1, warm.stderr
     assert "app/q.sql:1:16: no-task-sessions" in warm.stdout
     assert "sqlglot" not in warm.stderr
+
+
+def test_the_summary_never_says_pass_when_rules_did_not_run(tmp_path: Path) -> None:
+    """A database that cannot be opened: exit 2, and the summary names the rules that did
+    not run instead of PASS (which reads green in a CI log)."""
+    write_tree(tmp_path, {"rules.yaml": (
+        "version: 1\ndatabase: sqlite:///nowhere.db\nrules:\n"
+        "  - {id: built, kind: require-tables, tables: [a]}\n"
+        "  - {id: parses, kind: sql-parses}\n"), "q.sql": "SELECT 1;\n"})
+    run = gatecheck("run", cwd=tmp_path)
+    assert run.exit_code == 2
+    assert run.stdout.splitlines()[-1] == (
+        "NOT CHECKED: 1 rule not run (built: see the database error); no findings from the "
+        "rest (2 rules, 1 file, 1 SQL fragment)")
+    assert "database file not found" in run.stderr
+    assert gatecheck("run", "-f", "json", cwd=tmp_path).json["summary"]["rules_not_run"] == 1
