@@ -138,9 +138,10 @@ def _policy_options(*, data: bool = True) -> list[Any]:
     """
     from gatecheck.policy import DEFAULT_REPLAY_TIMEOUT_S
 
-    outside = click.option("--allow-outside-includes", is_flag=True,
-                           help="Let include: packs and the migrations/seed_data globs resolve outside "
-                                "the repository.")
+    outside = click.option(
+        "--allow-outside-includes", is_flag=True,
+        help="Let include: packs and the migrations/seed_data globs resolve outside the "
+             "repository.")
     privileged = click.option(
         "--allow-privileged-role", is_flag=True,
         help="Let data rules and PostgreSQL replays run as a superuser or a member of the "

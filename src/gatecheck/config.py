@@ -233,10 +233,7 @@ class _Loader:
         except FileNotFoundError:
             self.problem(path, None, "file not found")
             return None
-        except Refused as exc:
-            self.problem(path, None, f"cannot read: {exc}")
-            return None
-        except (OSError, UnicodeDecodeError) as exc:
+        except (Refused, OSError, UnicodeDecodeError) as exc:
             self.problem(path, None, f"cannot read: {exc}")
             return None
         try:

@@ -22,7 +22,7 @@ from gatecheck.positions import Span
 
 #: Bumped whenever what these classes hold, or how sqlfacts fills them, changes:
 #: cached facts of an earlier format are never reused.
-FORMAT = 3
+FORMAT = 4
 
 
 class TableRef(NamedTuple):
@@ -58,7 +58,6 @@ class StatementText(NamedTuple):
 
     span: Span  # the statement in the file
     sql: str  # the text handed to the parser (placeholders neutralised)
-    holes: bool  # a template placeholder lies inside it
 
 
 class ParseProblem(NamedTuple):

@@ -293,9 +293,7 @@ def _split_statements(tokens: list[Token]) -> list[list[Token]]:
 def _parse_statement(d: Dialect, sql: str, chunk: list[Token], facts: FragmentFacts,
                      placeholders: tuple[Span, ...], keep_trees: bool = True) -> None:
     span = Span(chunk[0].start, chunk[-1].end + 1)
-    facts.texts.append(StatementText(
-        span, sql[span.start:span.end],
-        any(p.start < span.end and span.start < p.end for p in placeholders)))
+    facts.texts.append(StatementText(span, sql[span.start:span.end]))
     if _is_trigger(chunk):
         _parse_trigger(d, sql, chunk, facts, placeholders, keep_trees)
         return

@@ -67,8 +67,7 @@ def _stand_in(conn: sqlite3.Connection, schema: str | None, name: str) -> bool:
         return False
     temp = "TEMP " if schema == "temp" else ""
     try:
-        conn.execute(f'CREATE {temp}TABLE IF NOT EXISTS "{name.replace(chr(34), chr(34) * 2)}" '
-                     "(_gatecheck_stand_in)")
+        conn.execute(f"CREATE {temp}TABLE IF NOT EXISTS {_quote(name)} (_gatecheck_stand_in)")
     except sqlite3.Error:
         return False
     _LOCAL.tables += 1
@@ -126,16 +125,13 @@ _NAME_ROUNDS = 16
 class Missing(NamedTuple):
     """What SQLite's compiler said one statement names that the schema lacks."""
 
-    #: Tables, casefolded.
+    #: Tables and columns, casefolded.
     tables: frozenset[str]
-    #: Columns, casefolded, as ``(qualifier or None, column)``.
-    columns: frozenset[tuple[str | None, str]]
+    columns: frozenset[str]
     #: Whether the engine got to the end of the statement.  False: it stopped
     #: at something that is not a name of the schema (a syntax error, an
     #: unknown module, a name nobody proposed); names after that are unknown.
     complete: bool
-    #: Why it stopped, when it did (for "not checked" tallies).
-    reason: str | None = None
 
 
 class NameOracle:
@@ -238,34 +234,34 @@ class NameOracle:
             return Missing(frozenset(), frozenset(), True)
         program = text if text[:7].upper() == "EXPLAIN" else f"EXPLAIN {text}"
         tables: set[str] = set()
-        columns: set[tuple[str | None, str]] = set()
+        columns: set[str] = set()
         conn = self.conn
         conn.execute("SAVEPOINT gatecheck_probe")
         try:
+            complete = False
             for _ in range(_NAME_ROUNDS):
                 try:
                     conn.execute(program)
                 except sqlite3.ProgrammingError:
                     pass  # compiled: unbound parameters, or a second statement
                 except sqlite3.Error as exc:
-                    reason = self._stand_in(str(exc), defined, columns_of or {}, tables,
-                                            columns)
-                    if reason is None:
+                    if self._stand_in(str(exc), defined, columns_of or {}, tables, columns):
                         continue
-                    return Missing(frozenset(tables), frozenset(columns), False, reason)
-                except (OverflowError, ValueError, MemoryError) as exc:
-                    return Missing(frozenset(tables), frozenset(columns), False, str(exc))
-                return Missing(frozenset(tables), frozenset(columns), True)
-            return Missing(frozenset(tables), frozenset(columns), False,
-                           "too many missing names")
+                    break
+                except (OverflowError, ValueError, MemoryError):
+                    break
+                complete = True
+                break
+            return Missing(frozenset(tables), frozenset(columns), complete)
         finally:
             conn.execute("ROLLBACK TO gatecheck_probe")
             conn.execute("RELEASE gatecheck_probe")
 
     def _stand_in(self, message: str, defined: frozenset[str],
                   columns_of: dict[str, set[str]], tables: set[str],
-                  columns: set[tuple[str | None, str]]) -> str | None:
-        """Record the missing name and make it exist; the reason to stop otherwise."""
+                  columns: set[str]) -> bool:
+        """Record the missing name and make it exist; False when the compiler cannot
+        go on (the error is not a missing name, or no stand-in could be made)."""
         conn = self.conn
         found = _NO_SUCH_TABLE.match(message)
         if found is not None:
@@ -275,16 +271,16 @@ class NameOracle:
             temp = "TEMP " if found.group(1) == "temp" else ""
             try:
                 conn.execute(f"CREATE {temp}TABLE {_quote(name)} (_gatecheck_stand_in)")
-            except sqlite3.Error as exc:
-                return f"cannot stand in for table {name}: {exc}"
-            return None
+            except sqlite3.Error:
+                return False
+            return True
         found = _NO_SUCH_COLUMN.match(message) or _HAS_NO_COLUMN.match(message)
         if found is not None:
-            qualifier, name = found.group(1), found.group(2)
+            name = found.group(2)
             if name.casefold() not in columns_of:
-                return message  # a name nobody proposed (NEW.x, a template's stand-in)
+                return False  # a name nobody proposed (NEW.x, a template's stand-in)
             owners = columns_of[name.casefold()]
-            columns.add((qualifier.casefold() if qualifier else None, name.casefold()))
+            columns.add(name.casefold())
             added = False
             for owner in owners:
                 try:
@@ -292,18 +288,18 @@ class NameOracle:
                     added = True
                 except sqlite3.Error:
                     pass  # a view, or the column is there and the qualifier is wrong
-            return None if added else message
+            return added
         found = _NO_SUCH_FUNCTION.match(message)
         if found is not None and found.group(1).casefold() not in self._functions:
             self._functions.add(found.group(1).casefold())
             conn.create_function(found.group(1), -1, _nothing)
-            return None
+            return True
         found = _NO_SUCH_COLLATION.match(message)
         if found is not None and found.group(1).casefold() not in self._collations:
             self._collations.add(found.group(1).casefold())
             conn.create_collation(found.group(1), _compare)
-            return None
-        return message
+            return True
+        return False
 
 
 def _quote(name: str) -> str:

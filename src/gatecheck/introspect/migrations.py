@@ -44,6 +44,7 @@ from gatecheck.errors import DatabaseError
 from gatecheck.introspect import Database, ReplayProblem, redact
 from gatecheck.introspect.sqlite_guard import Guard, guard
 from gatecheck.policy import DEFAULT as DEFAULT_POLICY, Policy
+from gatecheck.safefile import Refused, read_regular
 
 _DIGITS = re.compile(r"(\d+)")
 #: Beyond this a file is not a migration a human wrote.
@@ -133,21 +134,16 @@ def find_files(spec: DatabaseSpec, policy: Policy = DEFAULT_POLICY) -> tuple[
 def read_migration(path: Path) -> str | ReplayProblem:
     """The text of one migration, or why it cannot be replayed (never its contents).
 
-    The file is opened without blocking (a FIFO swapped in after `expand`
-    does not hang the run) and checked to be a regular file after opening.
+    Read through `gatecheck.safefile` (`expand` confined it already): a FIFO
+    swapped in after `expand` does not hang the run, and at most
+    `MAX_MIGRATION_BYTES` are read.
     """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
-        fd = os.open(path.resolve(), flags | getattr(os, "O_NOFOLLOW", 0))
+        data = read_regular(path.resolve(), limit=MAX_MIGRATION_BYTES)
+    except Refused as exc:
+        return ReplayProblem(path, 1, f"cannot read migration: {exc}")
     except (OSError, RuntimeError) as exc:
         return ReplayProblem(path, 1, f"cannot read migration: {getattr(exc, 'strerror', exc)}")
-    with os.fdopen(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return ReplayProblem(path, 1, "cannot read migration: not a regular file")
-        data = fh.read(MAX_MIGRATION_BYTES + 1)
-    if len(data) > MAX_MIGRATION_BYTES:
-        return ReplayProblem(path, 1, f"cannot read migration: it is over the "
-                                      f"{MAX_MIGRATION_BYTES // (1024 * 1024)} MB limit")
     try:
         script = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -245,8 +241,7 @@ def _statement_ends(script: str) -> list[int]:
 
 
 def _only_comments(text: str) -> bool:
-    stripped = re.sub(r"--[^\n]*|/\*.*?\*/", "", text, flags=re.DOTALL)
-    return not stripped.strip()
+    return not _strip_comments(text).strip()
 
 
 class _Deadline:
@@ -299,8 +294,11 @@ def apply_files(conn: sqlite3.Connection, files: list[Path],
     return None
 
 
+_COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
+
+
 def _strip_comments(text: str) -> str:
-    return re.sub(r"--[^\n]*|/\*.*?\*/", " ", text, flags=re.DOTALL)
+    return _COMMENT.sub(" ", text)
 
 
 def replay(spec: DatabaseSpec, policy: Policy = DEFAULT_POLICY) -> "Database":

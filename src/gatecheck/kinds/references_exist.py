@@ -139,6 +139,7 @@ class _Judge:
         self.ctx = ctx
         self.oracle = oracle
         self._created: dict[str, set[str]] = {}
+        self._creates: dict[str, list[str]] | None = None
 
     @classmethod
     def for_context(cls, ctx: Context) -> "_Judge":
@@ -150,12 +151,15 @@ class _Judge:
         (sqlglot misses those it cannot parse); computed once per file."""
         if self.oracle is None:
             return set()
+        if self._creates is None:  # once: each file's CREATE statements
+            self._creates = defaultdict(list)
+            for facts in sources:
+                self._creates[facts.path].extend(
+                    t.sql for t in facts.texts if t.sql.lstrip()[:6].upper() == "CREATE")
         if path not in self._created:
             oracle = self.oracle.get()
-            self._created[path] = {name for facts in sources if facts.path == path
-                                   for text in facts.texts
-                                   if text.sql.lstrip()[:6].upper() == "CREATE"
-                                   for name in oracle.created(text.sql)}
+            self._created[path] = {name for sql in self._creates.get(path, ())
+                                   for name in oracle.created(sql)}
         return self._created[path]
 
     def confirmed(self, facts: "FragmentFacts", proposals: list[_Proposal],
@@ -176,15 +180,14 @@ class _Judge:
                     owners[p.name] |= p.owners
             missing = self.oracle.get().missing(text.sql, defined=defined,
                                                 columns_of=dict(owners))
-            missing_columns = {name for _, name in missing.columns}
             for p in group:
                 if p.what == "column" and p.name in missing.tables \
-                        and p.name not in missing_columns:
+                        and p.name not in missing.columns:
                     # ``x IN name`` reads a table, which sqlglot took for a column.
                     name = p.obj.rsplit(".", 1)[-1]
                     yield p._replace(message=f"table {name} does not exist in the database",
                                      obj=name, what="table")
-                elif p.name in (missing.tables if p.what == "table" else missing_columns):
+                elif p.name in (missing.tables if p.what == "table" else missing.columns):
                     yield p
                 elif missing.complete:
                     self.ctx.count(f"{p.what}s resolved by the engine")
