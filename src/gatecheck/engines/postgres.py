@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import json
 import re
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, Iterator, NamedTuple
 
 from gatecheck.engines import ACCEPTED, NO_ENGINE, Rejected, _Verdict
+
+if TYPE_CHECKING:
+    from gatecheck.model import Schema
 
 
 def syntax(text: str) -> Rejected | _Verdict:
@@ -330,3 +333,405 @@ def replay_refusal(text: str) -> str | None:
 
     walk(tree)
     return problem[0] if problem else None
+
+
+# ---------------------------------------------------------------- names
+
+
+class Missing(NamedTuple):
+    """The schema's names one statement lacks, by PostgreSQL's rules of name resolution."""
+
+    #: Tables and columns, casefolded.
+    tables: frozenset[str]
+    columns: frozenset[str]
+    #: Whether every name of the statement was decided.  False: something
+    #: could not be resolved here (a function's result columns, a system
+    #: catalog's columns, a statement kind not analysed, text the grammar
+    #: rejects); names that depend on it are not checked.
+    complete: bool
+
+
+#: Schemas whose relations exist on every server; their columns are not read.
+_SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema"})
+#: ``%s`` / ``%(name)s`` (psycopg) and ``?`` in value position, read as ``$1``.
+_DRIVER_PARAMETER = re.compile(r"%\([A-Za-z_][A-Za-z0-9_]*\)s|%s")
+
+
+class _Item(NamedTuple):
+    """One entry of a FROM list, as PostgreSQL's parse analysis sees it."""
+
+    #: The name it is visible as: its alias, else the relation's name.
+    name: str | None
+    #: Its columns, casefolded; None when they cannot be known here.
+    columns: frozenset[str] | None
+    schema: str | None = None
+
+
+class _Scope(NamedTuple):
+    items: list[_Item]
+    parent: "_Scope | None"
+    #: Output names of the select list (ORDER BY / GROUP BY may use them).
+    outputs: frozenset[str] = frozenset()
+
+
+class NameResolver:
+    """Resolves the names of a statement against a PostgreSQL schema, as the server would.
+
+    PostgreSQL's own grammar (pglast) gives the tree; the rules are the
+    server's parse analysis: a single name is a column of some FROM item in
+    this or an enclosing query level, else the whole row of a FROM item
+    (``SELECT p FROM participants p``, ``count(b)``, ``RETURNING t``); a
+    qualified name's first part is a FROM item's alias; ``ORDER BY`` and
+    ``GROUP BY`` may name select-list outputs; ``INSERT``'s ``ON CONFLICT``
+    sees ``excluded``; CTEs shadow tables; unqualified ``pg_*`` names and
+    ``pg_catalog``/``information_schema`` are the system catalogs.  Nothing
+    is sent to a server.  Where the columns of a FROM item cannot be known
+    (a set-returning function without a column list, a system catalog, a
+    table created elsewhere in the file), names that could belong to it are
+    left undecided.
+    """
+
+    def __init__(self, schema: "Schema") -> None:
+        self.schema = schema
+        local = schema.schemas or ("public",)
+        self._local = frozenset(s.casefold() for s in local) | {"pg_temp"}
+
+    def created(self, sql: str) -> frozenset[str]:
+        """Relations ``sql`` (one ``CREATE`` statement) creates, casefolded."""
+        found = relations(_for_pglast(sql))
+        return frozenset(r.name.casefold() for r in found or () if r.role == "define")
+
+    def missing(self, sql: str, *, defined: frozenset[str] = frozenset(),
+                columns_of: dict[str, set[str]] | None = None) -> Missing:
+        """The tables and columns ``sql`` (one statement) names that the schema lacks.
+
+        ``defined``: tables created elsewhere in the same file (casefolded),
+        known but with unknown columns.  ``columns_of`` is accepted for the
+        SQLite oracle's interface and not needed here.
+        """
+        from pglast.parser import ParseError, parse_sql_json
+
+        try:
+            tree = json.loads(parse_sql_json(_for_pglast(sql)))
+        except ParseError:
+            return Missing(frozenset(), frozenset(), False)
+        run = _Resolution(self, defined)
+        for raw in tree.get("stmts", []):
+            run.statement(raw.get("stmt", {}))
+        return Missing(frozenset(run.tables), frozenset(run.columns), run.complete)
+
+    def lookup(self, schema: str | None, name: str) -> tuple[bool, frozenset[str] | None]:
+        """(exists, columns) of a relation; columns None when not known."""
+        if schema is not None and schema.casefold() in _SYSTEM_SCHEMAS:
+            return True, None
+        if schema is None and name.casefold().startswith("pg_"):
+            return True, None
+        if schema is not None and schema.casefold() not in self._local:
+            return True, None  # another schema: not this check's to decide
+        qualified = f"{schema}.{name}" if schema is not None else name
+        table = self.schema.table(qualified)
+        if table is not None:
+            return True, frozenset(c.name.casefold() for c in table.columns)
+        view = self.schema.view(qualified)
+        if view is not None:
+            return True, frozenset(c.casefold() for c in view.columns) or None
+        return False, None
+
+
+def _for_pglast(sql: str) -> str:
+    """Driver parameters (``%s``, ``%(name)s``, ``?``) as PostgreSQL's ``$1``."""
+    text = _DRIVER_PARAMETER.sub(lambda m: "$1".ljust(len(m.group(0))), sql)
+    return _QMARK.sub("$1", text) if "?" in text else text
+
+
+def _typed(node: object) -> tuple[str, dict[str, Any]]:
+    """``{"SelectStmt": {...}}`` -> ("SelectStmt", {...}); a bare field dict -> ("", it)."""
+    if isinstance(node, dict) and len(node) == 1:
+        [(kind, body)] = node.items()
+        if kind[:1].isupper() and isinstance(body, dict):
+            return kind, body
+    return "", node if isinstance(node, dict) else {}
+
+
+def _names(nodes: Any) -> list[str]:
+    return [str(n["String"]["sval"]) for n in nodes or [] if isinstance(n, dict) and "String" in n]
+
+
+class _Resolution:
+    """One statement's walk: what is missing, and whether everything was decided."""
+
+    def __init__(self, resolver: NameResolver, defined: frozenset[str]) -> None:
+        self.resolver = resolver
+        self.defined = defined
+        self.tables: set[str] = set()
+        self.columns: set[str] = set()
+        self.complete = True
+
+    # ---- statements
+
+    def statement(self, node: object) -> None:
+        kind, body = _typed(node)
+        if kind == "SelectStmt":
+            self.select(body, None, {})
+        elif kind in ("InsertStmt", "UpdateStmt", "DeleteStmt"):
+            self.modify(kind, body, {})
+        elif kind == "ViewStmt":
+            self.statement(body.get("query"))
+        elif kind in ("CreateTableAsStmt", "ExplainStmt", "DeclareCursorStmt"):
+            self.statement(body.get("query"))
+        elif kind == "IndexStmt":
+            target = self.relation(body.get("relation") or {}, {})
+            for elem in body.get("indexParams", []):
+                _, index = _typed(elem)
+                if index.get("name"):
+                    self.column_of(target, str(index["name"]))
+                else:
+                    self.expressions([index.get("expr")], _Scope([target], None), {})
+            self.expressions([body.get("whereClause")], _Scope([target], None), {})
+        else:
+            self.complete = False  # DDL and utility statements are not analysed here
+
+    def _ctes(self, body: dict[str, Any], scope: _Scope | None,
+              ctes: dict[str, frozenset[str] | None]) -> dict[str, frozenset[str] | None]:
+        clause = body.get("withClause")
+        if not clause:
+            return ctes
+        ctes = dict(ctes)
+        for raw in clause.get("ctes", []):
+            _, cte = _typed(raw)
+            name = str(cte.get("ctename", "")).casefold()
+            aliases = _names(cte.get("aliascolnames"))
+            if clause.get("recursive"):
+                ctes[name] = frozenset(a.casefold() for a in aliases) if aliases else None
+            outputs = self.query(cte.get("ctequery"), scope, ctes)
+            ctes[name] = frozenset(a.casefold() for a in aliases) if aliases else outputs
+        return ctes
+
+    def query(self, node: object, scope: _Scope | None,
+              ctes: dict[str, frozenset[str] | None]) -> frozenset[str] | None:
+        """A nested statement (SELECT, or a data-modifying CTE); its output names."""
+        kind, body = _typed(node)
+        if kind == "SelectStmt":
+            return self.select(body, scope, ctes)
+        if kind in ("InsertStmt", "UpdateStmt", "DeleteStmt"):
+            return self.modify(kind, body, ctes)
+        self.complete = False
+        return None
+
+    def select(self, body: dict[str, Any], parent: _Scope | None,
+               ctes: dict[str, frozenset[str] | None]) -> frozenset[str] | None:
+        ctes = self._ctes(body, parent, ctes)
+        if body.get("op", "SETOP_NONE") != "SETOP_NONE":
+            left = self.query(body.get("larg"), parent, ctes)
+            self.query(body.get("rarg"), parent, ctes)
+            return left
+        if body.get("valuesLists"):
+            self.expressions(body["valuesLists"], _Scope([], parent), ctes)
+            width = max(len(row.get("List", {}).get("items", [])) for row in body["valuesLists"])
+            return frozenset(f"column{i + 1}" for i in range(width))
+        scope = _Scope([], parent)
+        for item in body.get("fromClause", []):
+            scope.items.extend(self.from_item(item, scope, ctes))
+        targets = body.get("targetList", [])
+        self.expressions([t for t in targets], scope, ctes)
+        self.expressions([body.get(k) for k in ("whereClause", "havingClause", "limitCount",
+                                                 "limitOffset", "windowClause")], scope, ctes)
+        outputs = self.outputs(targets)
+        late = _Scope(scope.items, parent, outputs or frozenset())
+        self.expressions([body.get(k) for k in ("groupClause", "sortClause",
+                                                 "distinctClause")], late, ctes)
+        return outputs
+
+    def modify(self, kind: str, body: dict[str, Any],
+               ctes: dict[str, frozenset[str] | None]) -> frozenset[str] | None:
+        ctes = self._ctes(body, None, ctes)
+        relation = body.get("relation") or {}
+        target = self.relation(relation, ctes)
+        scope = _Scope([target], None)
+        if kind == "InsertStmt":
+            for col in body.get("cols", []):
+                _, res = _typed(col)
+                self.column_of(target, str(res.get("name", "")))
+            self.query(body["selectStmt"], None, ctes) if body.get("selectStmt") else None
+            conflict = body.get("onConflictClause")
+            if conflict:
+                scope = _Scope([target, _Item("excluded", target.columns)], None)
+                for elem in (conflict.get("infer") or {}).get("indexElems", []):
+                    _, index = _typed(elem)
+                    if index.get("name"):
+                        self.column_of(target, str(index["name"]))
+                    else:
+                        self.expressions([index.get("expr")], scope, ctes)
+                self.set_list(conflict.get("targetList", []), target, scope, ctes)
+                self.expressions([conflict.get("whereClause")], scope, ctes)
+        elif kind == "UpdateStmt":
+            for item in body.get("fromClause", []):
+                scope.items.extend(self.from_item(item, scope, ctes))
+            self.set_list(body.get("targetList", []), target, scope, ctes)
+        else:
+            for item in body.get("usingClause", []):
+                scope.items.extend(self.from_item(item, scope, ctes))
+        self.expressions([body.get("whereClause")], scope, ctes)
+        returning = body.get("returningList") or \
+            (body.get("returningClause") or {}).get("exprs", [])
+        self.expressions(returning, scope, ctes)
+        return self.outputs(returning)
+
+    def set_list(self, targets: list[Any], target: _Item, scope: _Scope,
+                 ctes: dict[str, frozenset[str] | None]) -> None:
+        for raw in targets:
+            _, res = _typed(raw)
+            if res.get("name"):
+                self.column_of(target, str(res["name"]))
+            self.expressions([res.get("val")], scope, ctes)
+
+    # ---- FROM
+
+    def relation(self, node: dict[str, Any], ctes: dict[str, frozenset[str] | None]) -> _Item:
+        name = str(node.get("relname", ""))
+        schema = node.get("schemaname")
+        alias = (node.get("alias") or {}).get("aliasname")
+        columns: frozenset[str] | None
+        if schema is None and name.casefold() in ctes:
+            columns = ctes[name.casefold()]
+        else:
+            exists, columns = self.resolver.lookup(schema, name)
+            if not exists:
+                if name.casefold() not in self.defined:
+                    self.tables.add(name.casefold())
+                columns = None
+        renamed = _names((node.get("alias") or {}).get("colnames"))
+        if renamed:
+            columns = None if columns is None else columns | {r.casefold() for r in renamed}
+        return _Item(str(alias or name).casefold(), columns, schema)
+
+    def from_item(self, node: object, scope: _Scope,
+                  ctes: dict[str, frozenset[str] | None]) -> list[_Item]:
+        kind, body = _typed(node)
+        alias = body.get("alias") or {}
+        renamed = frozenset(n.casefold() for n in _names(alias.get("colnames"))) or None
+        if kind == "RangeVar":
+            return [self.relation(body, ctes)]
+        if kind == "RangeSubselect":
+            outputs = self.query(body.get("subquery"), scope, ctes)
+            name = alias.get("aliasname")
+            return [_Item(str(name).casefold() if name else None, renamed or outputs)]
+        if kind == "JoinExpr":
+            items = self.from_item(body.get("larg"), scope, ctes) + \
+                self.from_item(body.get("rarg"), scope, ctes)
+            joined = _Scope(scope.items + items, scope.parent)
+            self.expressions([body.get("quals")], joined, ctes)
+            if alias.get("aliasname"):
+                items.append(_Item(str(alias["aliasname"]).casefold(), None))
+            return items
+        if kind == "RangeFunction":
+            self.expressions([body.get("functions")], scope, ctes)
+            name = alias.get("aliasname")
+            if name is None:
+                calls = [c for c in _walk_typed(body.get("functions"), "FuncCall")]
+                name = _names(calls[0].get("funcname"))[-1] if calls else None
+            columns = renamed
+            if columns is None and body.get("coldeflist"):
+                columns = frozenset(str(_typed(c)[1].get("colname", "")).casefold()
+                                    for c in body["coldeflist"])
+            return [_Item(str(name).casefold() if name else None, columns)]
+        if kind == "RangeTableSample":
+            return self.from_item(body.get("relation"), scope, ctes)
+        self.complete = False
+        return [_Item(str(alias["aliasname"]).casefold() if alias.get("aliasname") else None,
+                      None)]
+
+    # ---- expressions
+
+    def expressions(self, nodes: object, scope: _Scope,
+                    ctes: dict[str, frozenset[str] | None]) -> None:
+        if isinstance(nodes, list):
+            for node in nodes:
+                self.expressions(node, scope, ctes)
+            return
+        if not isinstance(nodes, dict):
+            return
+        for kind, body in nodes.items():
+            if kind == "ColumnRef" and isinstance(body, dict):
+                self.column_ref(body.get("fields", []), scope)
+            elif kind == "SubLink" and isinstance(body, dict):
+                self.expressions(body.get("testexpr"), scope, ctes)
+                self.query(body.get("subselect"), scope, ctes)
+            elif kind == "SelectStmt" and isinstance(body, dict):
+                self.select(body, scope, ctes)
+            elif kind == "lockingClause":
+                continue  # FOR UPDATE OF t names a FROM item, not a relation
+            else:
+                self.expressions(body, scope, ctes)
+
+    def column_ref(self, fields: list[Any], scope: _Scope) -> None:
+        parts = [str(f["String"]["sval"]) if "String" in f else "*" for f in fields
+                 if isinstance(f, dict)]
+        if not parts or parts[-1] == "*" and len(parts) == 1:
+            return
+        if len(parts) == 1:
+            self.unqualified(parts[0].casefold(), scope)
+            return
+        owner, column = parts[-2].casefold(), parts[-1].casefold()
+        level: _Scope | None = scope
+        while level is not None:
+            for item in level.items:
+                if item.name == owner and (len(parts) == 2 or item.schema is None or
+                                           item.schema.casefold() == parts[-3].casefold()):
+                    if column != "*":
+                        self.column_of(item, column)
+                    return
+            level = level.parent
+        # ``a.b`` where ``a`` is no FROM item: a composite column's field, or an
+        # error PostgreSQL reports as a missing FROM entry.  Not decided here.
+        self.complete = False
+
+    def unqualified(self, name: str, scope: _Scope) -> None:
+        level: _Scope | None = scope
+        while level is not None:
+            if any(item.columns is not None and name in item.columns for item in level.items):
+                return
+            if any(item.name == name for item in level.items) or name in level.outputs:
+                return  # the whole row of a FROM item, or a select-list output
+            if any(item.columns is None for item in level.items):
+                self.complete = False
+                return
+            level = level.parent
+        self.columns.add(name)
+
+    def column_of(self, item: _Item, column: str) -> None:
+        if item.columns is None:
+            self.complete = False
+        elif column.casefold() not in item.columns:
+            self.columns.add(column.casefold())
+
+    @staticmethod
+    def outputs(targets: list[Any]) -> frozenset[str] | None:
+        names: set[str] = set()
+        for raw in targets:
+            _, res = _typed(raw)
+            if res.get("name"):
+                names.add(str(res["name"]).casefold())
+                continue
+            kind, val = _typed(res.get("val"))
+            while kind == "TypeCast":
+                kind, val = _typed(val.get("arg"))
+            if kind == "ColumnRef":
+                parts = [f for f in val.get("fields", []) if isinstance(f, dict)]
+                if parts and "A_Star" in parts[-1]:
+                    return None  # ``*``: the outputs are a FROM item's columns
+                names |= {n.casefold() for n in _names(parts[-1:])}
+            elif kind == "FuncCall":
+                names |= {n.casefold() for n in _names(val.get("funcname"))[-1:]}
+        return frozenset(names)
+
+
+def _walk_typed(node: object, wanted: str) -> Iterator[dict[str, Any]]:
+    if isinstance(node, list):
+        for item in node:
+            yield from _walk_typed(item, wanted)
+    elif isinstance(node, dict):
+        for kind, body in node.items():
+            if kind == wanted and isinstance(body, dict):
+                yield body
+            yield from _walk_typed(body, wanted)

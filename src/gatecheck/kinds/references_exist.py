@@ -7,13 +7,19 @@ database, or migrations replayed into a scratch one).  With
 exactly one table: qualified ``t.col`` (through aliases), columns of a
 single-table statement, ``INSERT INTO t (cols)``, ``UPDATE t SET col``, and
 outputs of CTEs and subqueries (``r.x`` where ``r`` is a CTE without ``*``).
-Resolution uses sqlglot's scope machinery; on SQLite the engine has the
-last word: each statement sqlglot finds a missing name in is compiled by
+Resolution uses sqlglot's scope machinery; the engine has the last word.
+On SQLite each statement sqlglot finds a missing name in is compiled by
 SQLite itself (``EXPLAIN``, never run) against a schema-only copy of the
 database, and only a name SQLite also calls missing ("no such table",
 "no such column") is reported, at the name in the file.  So ``rowid``, a
 FTS5 table's name in ``MATCH``, ``sqlite_master``, ``x IN table`` and
-application-defined functions are never findings.  Tables created in the same file
+application-defined functions are never findings.  On PostgreSQL the
+statement is parsed by PostgreSQL's own grammar (pglast) and its names are
+resolved with the server's rules, no server needed: whole-row references
+(``SELECT p FROM participants p``, ``count(b)``, ``RETURNING t``),
+``pg_catalog`` and ``information_schema``, functions in ``FROM``
+(``json_array_elements(x) AS e``), ``excluded`` in ``ON CONFLICT``, output
+names in ``ORDER BY``/``GROUP BY``, the configured schemas as search path.  Tables created in the same file
 (``CREATE TABLE``, ``CREATE TEMP TABLE``, ``ALTER TABLE ... RENAME TO``) are
 known.  What cannot be resolved is never guessed: tables named through an
 f-string placeholder, another attached schema, table-valued functions,
@@ -54,6 +60,7 @@ from gatecheck.kinds import SCHEMA, SOURCES, TREES, Context, Emit
 if TYPE_CHECKING:
     from sqlglot import exp
 
+    from gatecheck.engines.postgres import NameResolver
     from gatecheck.engines.sqlite import NameOracle
 
     from gatecheck.model import Schema
@@ -128,11 +135,14 @@ class _Judge:
     """The engine's verdict on sqlglot's proposals: only names it says are missing stay.
 
     SQLite compiles each statement that has a proposal against a schema-only
-    copy of the database (`gatecheck.engines.sqlite.NameOracle`).  A proposal
-    the engine resolves is dropped (counted "resolved by the engine"); one it
-    could not get to (it stopped at something that is not a missing name) is
-    dropped too (counted "not checked").  Without an engine for the dialect
-    (PostgreSQL for now) sqlglot's resolution stands.
+    copy of the database (`gatecheck.engines.sqlite.NameOracle`); PostgreSQL
+    resolves its names with the server's rules on PostgreSQL's own parse tree
+    (`gatecheck.engines.postgres.NameResolver`).  A proposal the engine
+    resolves is dropped (counted "resolved by the engine"); one it could not
+    decide (it stopped at something that is not a missing name, or the name
+    may belong to a source whose columns are unknown) is dropped too (counted
+    "not checked").  Without an engine for the dialect sqlglot's resolution
+    stands.
     """
 
     def __init__(self, ctx: Context, oracle: "_LazyOracle | None") -> None:
@@ -143,8 +153,9 @@ class _Judge:
 
     @classmethod
     def for_context(cls, ctx: Context) -> "_Judge":
-        return cls(ctx, None) if ctx.dialect != "sqlite" or ctx.schema.dialect != "sqlite" \
-            else cls(ctx, _LazyOracle(ctx.schema))
+        engine = ctx.schema.dialect
+        return cls(ctx, _LazyOracle(ctx.schema)) if ctx.dialect == engine and \
+            engine in ("sqlite", "postgres") else cls(ctx, None)
 
     def created(self, path: str, sources: list["FragmentFacts"]) -> set[str]:
         """Tables the CREATE statements of file ``path`` make, by the engine's account
@@ -196,17 +207,23 @@ class _Judge:
 
 
 class _LazyOracle:
-    """The schema copy, built on the first statement that needs it."""
+    """The engine's name verdicts, set up on the first statement that needs them:
+    SQLite's schema copy, or PostgreSQL's name resolution on pglast's tree."""
 
     def __init__(self, schema: "Schema") -> None:
         self.schema = schema
-        self._oracle: "NameOracle | None" = None
+        self._oracle: "NameOracle | NameResolver | None" = None
 
-    def get(self) -> "NameOracle":
+    def get(self) -> "NameOracle | NameResolver":
         if self._oracle is None:
-            from gatecheck.engines.sqlite import NameOracle
+            if self.schema.dialect == "postgres":
+                from gatecheck.engines.postgres import NameResolver
 
-            self._oracle = NameOracle(self.schema)
+                self._oracle = NameResolver(self.schema)
+            else:
+                from gatecheck.engines.sqlite import NameOracle
+
+                self._oracle = NameOracle(self.schema)
         return self._oracle
 
 
