@@ -42,7 +42,7 @@ from gatecheck.facts import (
 from gatecheck.positions import LineIndex, Span
 
 if TYPE_CHECKING:
-    from gatecheck.engines import Rejected
+    from gatecheck.engines import Rejected, _Verdict
     from gatecheck.engines.postgres import Relation
 
 # sqlglot logs a warning for every statement it falls back to a Command on.
@@ -421,10 +421,38 @@ def _judge(d: Dialect, sql: str, problem: ParseProblem, span: Span,
     if holes and _at_a_hole(at if position else None, holes, chunk):
         facts.not_checked.append(ParseProblem(_PARTIAL, span))
         return
+    if holes:
+        blank = _without_holes(d, sql, span, holes)
+        if blank is engines.ACCEPTED:
+            facts.not_checked.append(ParseProblem(_PARTIAL, span))
+            return
+        if isinstance(blank, engines.Rejected):
+            # The engine got further with the holes empty: its stop is the real one.
+            later, said = _engine_position(blank, span, problem, chunk)
+            if said and later.start > at.start:
+                verdict, at = blank, later
     facts.errors.append(ParseProblem(verdict.message, at))
 
 
 _PARTIAL = "partial template: a placeholder stands for SQL text, checked only at run time"
+
+
+def _without_holes(d: Dialect, sql: str, span: Span,
+                   holes: list[Span]) -> "Rejected | _Verdict":
+    """The engine's verdict on the statement with its holes filled by nothing.
+
+    A hole may carry part of a clause glued to its neighbours
+    (``"select {}* from t"`` filled with ``"rowid, "``): the neutral name the
+    hole was given then leaves ``x* from``, rejected a token past the hole.
+    Blanks keep every offset, so nothing else moves.
+    """
+    from gatecheck import engines
+
+    text = list(sql[span.start:span.end])
+    for hole in holes:
+        for i in range(max(hole.start, span.start), min(hole.end, span.end)):
+            text[i - span.start] = " "
+    return engines.syntax(_dialect_name(d), "".join(text))
 
 
 def _engine_position(verdict: "Rejected", span: Span, problem: ParseProblem,

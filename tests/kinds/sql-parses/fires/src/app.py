@@ -20,3 +20,8 @@ def templates(cur, cond, x):
 # Prose at a sink is still checked: a sink says it is SQL.
 def prose(cur):
     cur.execute("Update Version")
+
+
+def glued(cur, select_extra):
+    # The same hole, with a real mistake away from it: "wher".
+    cur.execute("select {}* from tasks wher id = 1".format(select_extra))
