@@ -52,7 +52,7 @@ def test_json_contract(tmp_path: Path) -> None:
     project(tmp_path, sql="SELECT id FROM task_sessions;\n")
     run = gatecheck("run", "--format", "json", cwd=tmp_path)
     data = run.json
-    assert list(data) == ["version", "findings", "summary", "errors"]
+    assert list(data) == ["version", "findings", "summary", "errors", "not_checked"]
     assert data["version"] == 1
     assert data["findings"] == [{
         "rule": "no-task-sessions", "kind": "forbid-table-references", "severity": "error",
@@ -60,7 +60,8 @@ def test_json_contract(tmp_path: Path) -> None:
         "line": 1, "column": 16, "end_line": 1, "end_column": 28, "object": "task_sessions"}]
     assert data["summary"] == {"files": 1, "fragments": 1, "rules": 2, "errors": 1,
                                "warnings": 0, "infos": 0,
-                               "rules_not_run": 0}
+                               "rules_not_run": 0, "not_checked": 0}
+    assert data["not_checked"] == []
 
 
 def test_fail_on_threshold(tmp_path: Path) -> None:
@@ -251,3 +252,37 @@ def test_the_summary_never_says_pass_when_rules_did_not_run(tmp_path: Path) -> N
         "rest (2 rules, 1 file, 1 SQL fragment)")
     assert "database file not found" in run.stderr
     assert gatecheck("run", "-f", "json", cwd=tmp_path).json["summary"]["rules_not_run"] == 1
+
+
+def test_verbose_lists_every_reference_not_checked(tmp_path: Path) -> None:
+    """What references-exist and sql-parses could not decide is listed with place and
+    why (stderr with --verbose, JSON's not_checked) and counted in the summary."""
+    build_db(tmp_path / "app.db", "CREATE TABLE tasks (id INTEGER, title TEXT);")
+    write_tree(tmp_path, {
+        "rules.yaml": ("version: 1\ndatabase: sqlite:///app.db\nrules:\n"
+                       "  - {id: refs, kind: references-exist, columns: true}\n"
+                       "  - {id: parses, kind: sql-parses}\n"),
+        "app.py": ("def f(cur, col, table, where):\n"
+                   '    cur.execute(f"SELECT {col} FROM tasks")\n'
+                   '    cur.execute(f"SELECT id FROM {table}")\n'
+                   '    cur.execute("SELECT id FROM other.tasks")\n'
+                   '    cur.execute("SELECT title FROM tasks WHERE id = 1 %s GROUP" % where)\n'
+                   '    cur.execute("SELECT titel FROM tasks")\n')})
+    run = gatecheck("run", "--verbose", cwd=tmp_path)
+    listed = [line.removeprefix("gatecheck: not checked: ") for line in run.stderr.splitlines()
+              if line.startswith("gatecheck: not checked: ")]
+    assert listed == [
+        "app.py:2:26: {…}: column name from a template hole [refs]",
+        "app.py:3:26: id: table name from a template hole [refs]",
+        "app.py:3:34: {…}: table name from a template hole [refs]",
+        "app.py:4:25: id: table in another schema or database [refs]",
+        "app.py:4:39: other.tasks: another schema or database (other) [refs]",
+        "app.py:5:18: SELECT title FROM tasks WHERE id = 1 %s GROUP: partial "
+        "template: a placeholder stands for SQL text, checked only at run time [parses]",
+    ], run.stderr
+    assert run.stdout.splitlines()[-1] == \
+        "Found 1 error (2 rules, 1 file, 5 SQL fragments; 6 not checked, see --verbose)"
+    data = gatecheck("run", "--format", "json", cwd=tmp_path).json
+    assert data["summary"]["not_checked"] == 6
+    assert [(u["line"], u["rule"]) for u in data["not_checked"]] == \
+        [(2, "refs"), (3, "refs"), (3, "refs"), (4, "refs"), (4, "refs"), (5, "parses")]

@@ -270,6 +270,10 @@ def run(fmt: str, fail_on: str, output: str | None, baseline_file: str | None,
     if verbose:
         for what, n in result.stats.items():
             _say(f"gatecheck: {what}: {n}")
+        for u in result.unchecked:
+            name = f"{u.name}: " if u.name else ""
+            _say(f"gatecheck: not checked: {u.path}:{u.line}:{u.column}: {name}{u.why} "
+                 f"[{u.rule}]")
     _write(text, output, commands=fmt == "github")
     threshold = Severity.parse(fail_on)
     if result.errors:

@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gatecheck.config import DatabaseSpec, GateConfig, RuleSpec
 from gatecheck.errors import DatabaseError, GatecheckError, SourceError
+from gatecheck.extract import NEUTRAL
 from gatecheck.findings import Finding, Severity
 from gatecheck.kinds import CALLS, DATA, SOURCES, TREES, glob_match
 from gatecheck.kinds.registry import KINDS
@@ -61,6 +62,8 @@ class RunResult:
     not_run: tuple[str, ...] = ()
     #: Non-fatal notes for stderr (an unreadable cache...).
     warnings: list[str] = field(default_factory=list)
+    #: References a rule could not decide, each with where and why (--verbose, JSON).
+    unchecked: tuple["Unchecked", ...] = ()
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -68,7 +71,23 @@ class RunResult:
     def summary(self) -> dict[str, int]:
         return {"files": self.files, "fragments": self.fragments, "rules": self.rules,
                 "errors": self.count(Severity.ERROR), "warnings": self.count(Severity.WARNING),
-                "infos": self.count(Severity.INFO), "rules_not_run": len(self.not_run)}
+                "infos": self.count(Severity.INFO), "rules_not_run": len(self.not_run),
+                "not_checked": len(self.unchecked)}
+
+
+class Unchecked(NamedTuple):
+    """One reference a rule could not decide: never a finding, never silently dropped."""
+
+    rule: str
+    path: str
+    line: int
+    column: int
+    #: The name as written (may be empty: a whole statement).
+    name: str
+    why: str
+
+    def to_json(self) -> dict[str, Any]:
+        return self._asdict()
 
 
 @dataclass
@@ -81,6 +100,8 @@ class _RuleContext:
     _sources: list["FragmentFacts"]
     _calls: list[tuple[str, "CallSite"]]
     _stats: Counter[str]
+    _rule: str = ""
+    _unchecked: list[tuple[str, str, Span, str, str]] = field(default_factory=list)
 
     @property
     def calls(self) -> list[tuple[str, "CallSite"]]:
@@ -88,6 +109,9 @@ class _RuleContext:
 
     def count(self, what: str, n: int = 1) -> None:
         self._stats[what] += n
+
+    def not_checked(self, path: str, span: Span, name: str, why: str) -> None:
+        self._unchecked.append((self._rule, path, span, name, why))
 
     @property
     def schema(self) -> Schema:
@@ -128,6 +152,7 @@ class Engine:
     _stats: Counter[str] = field(default_factory=Counter)
     _lines: dict[str, LineIndex] = field(default_factory=dict)
     _not_run: list[str] = field(default_factory=list)
+    _unchecked: list[tuple[str, str, Span, str, str]] = field(default_factory=list)
 
     def run(self) -> RunResult:
         rules = self.config.rules
@@ -169,7 +194,18 @@ class Engine:
                          fragments=sum(1 for f in facts if f.is_sql), rules=len(rules),
                          specs=tuple(rules), stats=dict(sorted(self._stats.items())),
                          baselined=baselined, fixed=fixed, not_run=tuple(self._not_run),
-                         warnings=self.warnings)
+                         warnings=self.warnings, unchecked=self.unchecked())
+
+    def unchecked(self) -> tuple[Unchecked, ...]:
+        """The not-checked references, located and sorted (once per name and place)."""
+        out = set()
+        for rule, path, span, name, why in self._unchecked:
+            line, column, _, _ = self.position(path, span)
+            # A hole is shown as one, not as the name it was given for parsing.
+            name = NEUTRAL.sub("{…}", name) if name else \
+                self._text(path)[span.start:span.end].split("\n", 1)[0][:80]
+            out.add(Unchecked(rule, path, line, column, name, NEUTRAL.sub("{…}", why)))
+        return tuple(sorted(out, key=lambda u: (u.path, u.line, u.column, u.rule, u.name)))
 
     def accept(self, findings: list[Finding]) -> tuple[list[Finding], int, int]:
         """Drop inline-suppressed and baselined findings; fingerprint and sort the rest."""
@@ -321,7 +357,8 @@ class Engine:
 
         ctx = _RuleContext(self.config.dialect, self.policy, self.open_database,
                            [f for f in facts if visible(f.path)],
-                           [c for c in calls if visible(c[0])], self._stats)
+                           [c for c in calls if visible(c[0])], self._stats, rule.id,
+                           self._unchecked)
         try:
             module.check(ctx, rule.options, emit)
         except _SchemaUnavailable:

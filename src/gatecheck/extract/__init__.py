@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
 from gatecheck.positions import Span
+
+#: The identifier a template placeholder becomes in ``Fragment.sql``.
+NEUTRAL = re.compile(r"__gc\d+__")
+
+
+def neutral_name(n: int) -> str:
+    """The neutral identifier of a fragment's ``n``-th placeholder (matches `NEUTRAL`)."""
+    return f"__gc{n}__"
 
 
 @dataclass(frozen=True)

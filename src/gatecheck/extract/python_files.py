@@ -48,7 +48,7 @@ from functools import partial
 from typing import Final, TypeGuard
 
 from gatecheck.errors import SourceError
-from gatecheck.extract import Fragment
+from gatecheck.extract import Fragment, neutral_name
 from gatecheck.positions import LineIndex, Span
 
 __all__ = ["SQL_KEYWORDS", "extract_python", "might_contain_sql"]
@@ -766,7 +766,7 @@ class _Builder:
         self.length += 1
 
     def _placeholder(self, at: int) -> None:
-        token = f"__gc{len(self.placeholders)}__"
+        token = neutral_name(len(self.placeholders))
         self.parts.append(token)
         self.origin.extend([at] * len(token))
         self.placeholders.append(Span(self.length, self.length + len(token)))

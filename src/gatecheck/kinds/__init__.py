@@ -67,6 +67,11 @@ class Context(Protocol):
         """Tally something not reported as a finding (``--verbose`` prints it)."""
         ...
 
+    def not_checked(self, path: str, span: "Span", name: str, why: str) -> None:
+        """A reference the rule could not decide, at ``span`` of ``path``: no finding,
+        but listed (``--verbose``, JSON ``not_checked``) and counted in the summary."""
+        ...
+
     @property
     def data(self) -> "Database":
         """The read-only database handle, for kinds that need DATA."""

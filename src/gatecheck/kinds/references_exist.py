@@ -112,8 +112,12 @@ def check(ctx: Context, options: Options, emit: Emit) -> None:
         for ref in facts.tables:
             if ref.role != "use":
                 continue
-            if ref.dynamic or (ref.schema and ref.schema.casefold() not in local_schemas):
-                ctx.count("unresolved tables")
+            if ref.dynamic:
+                ctx.not_checked(facts.path, ref.span, ref.name, "table name from a template hole")
+                continue
+            if ref.schema and ref.schema.casefold() not in local_schemas:
+                ctx.not_checked(facts.path, ref.span, f"{ref.schema}.{ref.name}",
+                                f"another schema or database ({ref.schema})")
                 continue
             name = ref.name.casefold()
             qualified = f"{ref.schema}.{ref.name}" if ref.schema is not None else ref.name
@@ -124,7 +128,8 @@ def check(ctx: Context, options: Options, emit: Emit) -> None:
         if options.columns:
             for statement in facts.statements:
                 if statement.tree is not None:
-                    _check_columns(ctx, schema, known, facts, statement.tree, proposals.append)
+                    _check_columns(ctx, schema, known, facts, statement.span, statement.tree,
+                                   proposals.append)
         if proposals:
             known |= judge.created(facts.path, ctx.sources)
         for proposal in judge.confirmed(facts, proposals, frozenset(known)):
@@ -203,7 +208,9 @@ class _Judge:
                 elif missing.complete:
                     self.ctx.count(f"{p.what}s resolved by the engine")
                 else:
-                    self.ctx.count(f"{p.what}s not checked (the engine stopped first)")
+                    self.ctx.not_checked(p.path, p.span, p.obj,
+                                         "the engine could not decide (it stopped at something "
+                                         "else, or a source's columns are unknown)")
 
 
 class _LazyOracle:
@@ -240,16 +247,25 @@ def _defined_per_file(sources: list["FragmentFacts"]) -> dict[str, set[str]]:
 
 
 def _check_columns(ctx: Context, schema: "Schema", known: set[str], facts: "FragmentFacts",
-                   tree: "exp.Expr", propose: Callable[[_Proposal], None]) -> None:
+                   where: "Span", tree: "exp.Expr", propose: Callable[[_Proposal], None]) -> None:
     from sqlglot import exp
     from sqlglot.optimizer.scope import traverse_scope
 
+    from gatecheck.extract import NEUTRAL
+
+    why_unknown: dict[str, str] = {}
+
     def table_columns(table: exp.Table) -> set[str] | None:
-        """Columns of a real, introspected table; None when unknown."""
-        if not isinstance(table.this, exp.Identifier) or table.args.get("db") is not None:
+        """Columns of a real, introspected table; None when unknown (`why_unknown` says why)."""
+        if not isinstance(table.this, exp.Identifier) or NEUTRAL.search(table.name):
+            why_unknown[table.name] = "table name from a template hole"
+            return None
+        if table.args.get("db") is not None:
+            why_unknown[table.name] = "table in another schema or database"
             return None
         if table.name.casefold() in known:
-            return None  # created in this file: its columns are not introspected
+            why_unknown[table.name] = f"{table.name} is created in this file"
+            return None
         t = schema.table(table.name)
         if t is not None:
             return {c.name.casefold() for c in t.columns}
@@ -257,7 +273,12 @@ def _check_columns(ctx: Context, schema: "Schema", known: set[str], facts: "Frag
                     None)
         if view is not None and view.columns:
             return {c.casefold() for c in view.columns}
+        why_unknown[table.name] = f"table {table.name} is not in the database"
         return None
+
+    def skip(column: exp.Column, why: str) -> None:
+        if isinstance(column.this, exp.Identifier) and "start" in column.this.meta:
+            ctx.not_checked(facts.path, facts.file_span(_span(column)), column.sql(), why)
 
     def report(column: exp.Column, table_name: str) -> None:
         meta = column.this.meta if isinstance(column.this, exp.Identifier) else {}
@@ -268,7 +289,7 @@ def _check_columns(ctx: Context, schema: "Schema", known: set[str], facts: "Frag
         span = Span(meta["start"], meta["end"] + 1)
         assert facts.fragment is not None  # kept with the trees
         if any(p.start < span.end and span.start < p.end for p in facts.fragment.placeholders):
-            ctx.count("unresolved columns")
+            skip(column, "column name from a template hole")
             return
         propose(_Proposal(f"column {column.name} does not exist in table {table_name}",
                           f"{table_name}.{column.name}", facts.path, facts.file_span(span),
@@ -293,12 +314,13 @@ def _check_columns(ctx: Context, schema: "Schema", known: set[str], facts: "Frag
             if cols is not None and column.name.casefold() not in cols:
                 report(column, target.name)
             elif cols is None:
-                ctx.count("unresolved columns")
+                skip(column, why_unknown.get(target.name, ""))
 
     try:
         scopes = list(traverse_scope(tree))
     except Exception:  # sqlglot cannot scope some shapes; never guess
-        ctx.count("unscoped statements")
+        ctx.not_checked(facts.path, facts.file_span(where), "",
+                        "the columns of a statement sqlglot cannot scope")
         return
     for scope in scopes:
         # Names a SELECT gives to expressions (``count(*) AS n``), which
@@ -317,31 +339,33 @@ def _check_columns(ctx: Context, schema: "Schema", known: set[str], facts: "Frag
                 if isinstance(source, exp.Table):
                     cols = table_columns(source)
                     if cols is None:
-                        ctx.count("unresolved columns")
+                        skip(column, why_unknown.get(source.name, ""))
                     elif name not in cols:
                         report(column, source.name)
                 elif source is not None and hasattr(source, "expression"):
                     outputs = _outputs(source.expression)
                     if outputs is None:
-                        ctx.count("unresolved columns")
+                        skip(column, f"the outputs of {column.table} are not known (*)")
                     elif name not in outputs:
                         propose(_Proposal(
                             f"column {column.name} is not an output of {column.table}",
                             f"{column.table}.{column.name}", facts.path,
                             facts.file_span(_span(column)), "column", column.name.casefold()))
                 else:
-                    ctx.count("unresolved columns")
+                    skip(column, f"{column.table} is not a table, CTE or subquery here")
                 continue
             if name in selects and _outside_projections(column, scope.expression):
                 continue  # ORDER BY / GROUP BY / HAVING naming a select alias
             candidates = list(_all_sources(scope))
             tables = [s for s in candidates if isinstance(s, exp.Table)]
             if not candidates or len(tables) != len(candidates):
-                ctx.count("unresolved columns")
+                skip(column, "unqualified, and the statement reads from a CTE, subquery or "
+                             "function" if candidates else "no source to resolve it in")
                 continue
             col_sets = [table_columns(t) for t in tables]
             if any(c is None for c in col_sets):
-                ctx.count("unresolved columns")
+                skip(column, next(why_unknown.get(t.name, "") for t, c in zip(tables, col_sets)
+                                  if c is None))
                 continue
             if not any(name in c for c in col_sets if c is not None):
                 label = tables[0].name if len(tables) == 1 else \

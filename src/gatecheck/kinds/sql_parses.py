@@ -61,3 +61,5 @@ def check(ctx: Context, options: Options, emit: Emit) -> None:
         for problem in facts.errors:
             emit(f"SQL does not parse ({ctx.dialect}): {problem.message}",
                  path=facts.path, span=problem.span)
+        for problem in facts.not_checked:
+            ctx.not_checked(facts.path, problem.span, "", problem.message)

@@ -14,5 +14,6 @@ def render(result: RunResult) -> str:
         "summary": result.summary(),
         "errors": [{"path": e.path, "line": e.line, "column": e.column, "message": e.message}
                    for e in result.errors],
+        "not_checked": [u.to_json() for u in result.unchecked],
     }
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"

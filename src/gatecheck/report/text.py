@@ -41,6 +41,8 @@ def _first(names: tuple[str, ...], most: int = 3) -> str:
 def summary_line(result: RunResult) -> str:
     scope = (f"{_plural(result.rules, 'rule')}, {_plural(result.files, 'file')}, "
              f"{_plural(result.fragments, 'SQL fragment')}")
+    if result.unchecked:
+        scope += f"; {len(result.unchecked)} not checked, see --verbose"
     # Never PASS when something did not run: that reads green in a CI log.
     missed = []
     if result.not_run:
