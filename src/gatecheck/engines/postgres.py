@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any, Iterator, NamedTuple
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, NamedTuple
 
 from gatecheck.engines import ACCEPTED, NO_ENGINE, Rejected, _Verdict
 
@@ -352,6 +352,7 @@ class Missing(NamedTuple):
 
 
 #: Schemas whose relations exist on every server; their columns are not read.
+_NONE: Mapping[str, frozenset[str] | None] = {}
 _SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema"})
 #: ``%s`` / ``%(name)s`` (psycopg) and ``?`` in value position, read as ``$1``.
 _DRIVER_PARAMETER = re.compile(r"%\([A-Za-z_][A-Za-z0-9_]*\)s|%s")
@@ -401,12 +402,12 @@ class NameResolver:
         found = relations(_for_pglast(sql))
         return frozenset(r.name.casefold() for r in found or () if r.role == "define")
 
-    def missing(self, sql: str, *, defined: frozenset[str] = frozenset(),
+    def missing(self, sql: str, *, defined: Mapping[str, frozenset[str] | None] = _NONE,
                 columns_of: dict[str, set[str]] | None = None) -> Missing:
         """The tables and columns ``sql`` (one statement) names that the schema lacks.
 
-        ``defined``: tables created elsewhere in the same file (casefolded),
-        known but with unknown columns.  ``columns_of`` is accepted for the
+        ``defined``: tables created elsewhere in the same file (casefolded), with
+        their columns where known.  ``columns_of`` is accepted for the
         SQLite oracle's interface and not needed here.
         """
         from pglast.parser import ParseError, parse_sql_json
@@ -460,7 +461,8 @@ def _names(nodes: Any) -> list[str]:
 class _Resolution:
     """One statement's walk: what is missing, and whether everything was decided."""
 
-    def __init__(self, resolver: NameResolver, defined: frozenset[str]) -> None:
+    def __init__(self, resolver: NameResolver,
+                 defined: Mapping[str, frozenset[str] | None]) -> None:
         self.resolver = resolver
         self.defined = defined
         self.tables: set[str] = set()
@@ -596,10 +598,13 @@ class _Resolution:
             columns = ctes[name.casefold()]
         else:
             exists, columns = self.resolver.lookup(schema, name)
+            made = self.defined.get(name.casefold()) if schema is None else None
             if not exists:
                 if name.casefold() not in self.defined:
                     self.tables.add(name.casefold())
-                columns = None
+                columns = made
+            elif made is not None and columns is not None:
+                columns = columns | made
         renamed = _names((node.get("alias") or {}).get("colnames"))
         if renamed:
             columns = None if columns is None else columns | {r.casefold() for r in renamed}

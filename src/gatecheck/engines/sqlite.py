@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Mapping, NamedTuple
 
 if TYPE_CHECKING:
     from gatecheck.model import Schema
@@ -117,6 +117,8 @@ _NO_SUCH_COLUMN = re.compile(r"^no such column: (?:(.+)\.)?([^.]+)$", re.DOTALL)
 _HAS_NO_COLUMN = re.compile(r"^(?:table )?(.+) has no column named (.+)$", re.DOTALL)
 _NO_SUCH_FUNCTION = re.compile(r"^no such function: (.+)$", re.DOTALL)
 _NO_SUCH_COLLATION = re.compile(r"^no such collation sequence: (.+)$", re.DOTALL)
+_NONE: Mapping[str, frozenset[str] | None] = {}
+
 #: Stand-ins (tables, columns, functions) tried before the engine's account
 #: of one statement is given up as incomplete.
 _NAME_ROUNDS = 16
@@ -220,12 +222,12 @@ class NameOracle:
             self.conn.set_authorizer(self._guard)
         return frozenset(made)
 
-    def missing(self, sql: str, *, defined: frozenset[str] = frozenset(),
+    def missing(self, sql: str, *, defined: Mapping[str, frozenset[str] | None] = _NONE,
                 columns_of: dict[str, set[str]] | None = None) -> Missing:
         """The schema's names that ``sql`` (one statement) lacks, as SQLite says.
 
-        ``defined``: tables created elsewhere in the same file (casefolded):
-        stood in for, never reported.  ``columns_of``: for a missing column,
+        ``defined``: tables created elsewhere in the same file (casefolded), with
+        their columns where known: stood in for, never reported.  ``columns_of``: for a missing column,
         the tables it was expected in (casefolded column -> tables), where a
         stand-in column lets the compiler go on to the next name.
         """
@@ -257,7 +259,7 @@ class NameOracle:
             conn.execute("ROLLBACK TO gatecheck_probe")
             conn.execute("RELEASE gatecheck_probe")
 
-    def _stand_in(self, message: str, defined: frozenset[str],
+    def _stand_in(self, message: str, defined: Mapping[str, frozenset[str] | None],
                   columns_of: dict[str, set[str]], tables: set[str],
                   columns: set[str]) -> bool:
         """Record the missing name and make it exist; False when the compiler cannot
@@ -269,8 +271,10 @@ class NameOracle:
             if name.casefold() not in defined:
                 tables.add(name.casefold())
             temp = "TEMP " if found.group(1) == "temp" else ""
+            cols = ", ".join(_quote(c) for c in sorted(defined.get(name.casefold()) or ())) \
+                or "_gatecheck_stand_in"
             try:
-                conn.execute(f"CREATE {temp}TABLE {_quote(name)} (_gatecheck_stand_in)")
+                conn.execute(f"CREATE {temp}TABLE {_quote(name)} ({cols})")
             except sqlite3.Error:
                 return False
             return True

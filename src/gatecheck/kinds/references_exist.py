@@ -19,12 +19,16 @@ resolved with the server's rules, no server needed: whole-row references
 (``SELECT p FROM participants p``, ``count(b)``, ``RETURNING t``),
 ``pg_catalog`` and ``information_schema``, functions in ``FROM``
 (``json_array_elements(x) AS e``), ``excluded`` in ``ON CONFLICT``, output
-names in ``ORDER BY``/``GROUP BY``, the configured schemas as search path.  Tables created in the same file
-(``CREATE TABLE``, ``CREATE TEMP TABLE``, ``ALTER TABLE ... RENAME TO``) are
-known.  What cannot be resolved is never guessed: tables named through an
-f-string placeholder, another attached schema, table-valued functions,
-columns of a multi-table statement that exist in some unknown source —
-these are silent, and ``--verbose`` counts them.
+names in ``ORDER BY``/``GROUP BY``, the configured schemas as search path.
+
+Tables created in the same file (``CREATE [TEMP] TABLE``, ``CREATE TABLE
+... AS SELECT``, ``CREATE VIRTUAL TABLE``, ``ALTER TABLE ... RENAME TO``)
+are known, with the columns their ``CREATE`` lists; a file that creates a
+table the database already has checks against both.  What cannot be
+resolved is never guessed: tables named through a template hole, another
+attached schema, table-valued functions, columns that may come from a
+source whose columns are unknown.  They are no findings; the summary
+counts them and ``--verbose`` lists each with its place and why.
 
 **Why it matters**
 Code that queries a table or column the database no longer has fails only
@@ -107,7 +111,8 @@ def check(ctx: Context, options: Options, emit: Emit) -> None:
     for facts in ctx.sources:
         if not facts.is_sql:
             continue
-        known = defined[facts.path]
+        made = defined[facts.path]
+        known = set(made)
         proposals: list[_Proposal] = []
         for ref in facts.tables:
             if ref.role != "use":
@@ -128,11 +133,12 @@ def check(ctx: Context, options: Options, emit: Emit) -> None:
         if options.columns:
             for statement in facts.statements:
                 if statement.tree is not None:
-                    _check_columns(ctx, schema, known, facts, statement.span, statement.tree,
+                    _check_columns(ctx, schema, made, facts, statement.span, statement.tree,
                                    proposals.append)
         if proposals:
-            known |= judge.created(facts.path, ctx.sources)
-        for proposal in judge.confirmed(facts, proposals, frozenset(known)):
+            for name in judge.created(facts.path, ctx.sources) - known:
+                made[name] = None
+        for proposal in judge.confirmed(facts, proposals, made):
             emit(proposal.message, obj=proposal.obj, path=proposal.path, span=proposal.span)
 
 
@@ -179,7 +185,7 @@ class _Judge:
         return self._created[path]
 
     def confirmed(self, facts: "FragmentFacts", proposals: list[_Proposal],
-                  defined: frozenset[str]) -> Iterator[_Proposal]:
+                  defined: "Made") -> Iterator[_Proposal]:
         if self.oracle is None:
             yield from proposals
             return
@@ -234,19 +240,47 @@ class _LazyOracle:
         return self._oracle
 
 
-def _defined_per_file(sources: list["FragmentFacts"]) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = defaultdict(set)
+#: Tables a file creates (casefolded) -> their columns (casefolded), None if unknown.
+Made = dict[str, "frozenset[str] | None"]
+
+
+def _defined_per_file(sources: list["FragmentFacts"]) -> dict[str, Made]:
+    """Per file, the tables its SQL creates and, where its parse trees say, their columns
+    (``CREATE TABLE t (a, b)``; ``CREATE TABLE t AS SELECT a, b``)."""
+    out: dict[str, Made] = defaultdict(dict)
     for facts in sources:
+        made = out[facts.path]
         for ref in facts.tables:
             if ref.role == "define":
-                out[facts.path].add(ref.name.casefold())
+                made.setdefault(ref.name.casefold(), None)
+        for statement in facts.statements:
+            columns = _created_columns(statement.tree) if statement.tree is not None else None
+            if columns is not None:
+                name, cols = columns
+                made[name] = cols if made.get(name) is None else made[name] | cols  # type: ignore[operator]
     return out
+
+
+def _created_columns(tree: "exp.Expr") -> "tuple[str, frozenset[str]] | None":
+    from sqlglot import exp
+
+    if not isinstance(tree, exp.Create) or str(tree.args.get("kind", "")).upper() != "TABLE":
+        return None
+    target = tree.this
+    if isinstance(target, exp.Schema) and isinstance(target.this, exp.Table):
+        cols = frozenset(c.name.casefold() for c in target.expressions
+                         if isinstance(c, exp.ColumnDef))
+        return (target.this.name.casefold(), cols) if cols else None
+    if isinstance(target, exp.Table) and tree.expression is not None:
+        outputs = _outputs(tree.expression)
+        return (target.name.casefold(), frozenset(outputs)) if outputs else None
+    return None
 
 
 # ---------------------------------------------------------------- columns
 
 
-def _check_columns(ctx: Context, schema: "Schema", known: set[str], facts: "FragmentFacts",
+def _check_columns(ctx: Context, schema: "Schema", made: Made, facts: "FragmentFacts",
                    where: "Span", tree: "exp.Expr", propose: Callable[[_Proposal], None]) -> None:
     from sqlglot import exp
     from sqlglot.optimizer.scope import traverse_scope
@@ -263,18 +297,25 @@ def _check_columns(ctx: Context, schema: "Schema", known: set[str], facts: "Frag
         if table.args.get("db") is not None:
             why_unknown[table.name] = "table in another schema or database"
             return None
-        if table.name.casefold() in known:
-            why_unknown[table.name] = f"{table.name} is created in this file"
-            return None
+        name = table.name.casefold()
+        columns: set[str] | None = None
         t = schema.table(table.name)
         if t is not None:
-            return {c.name.casefold() for c in t.columns}
-        view = next((v for v in schema.views if v.name.casefold() == table.name.casefold()),
-                    None)
-        if view is not None and view.columns:
-            return {c.casefold() for c in view.columns}
-        why_unknown[table.name] = f"table {table.name} is not in the database"
-        return None
+            columns = {c.name.casefold() for c in t.columns}
+        else:
+            view = schema.view(table.name)
+            if view is not None and view.columns:
+                columns = {c.casefold() for c in view.columns}
+        if name in made:
+            # Created in this file: its own columns, and the database's if it has it.
+            if made[name] is not None:
+                return (columns or set()) | made[name]  # type: ignore[operator]
+            if columns is None:
+                why_unknown[table.name] = f"{table.name} is created in this file, columns unknown"
+            return columns
+        if columns is None:
+            why_unknown[table.name] = f"table {table.name} is not in the database"
+        return columns
 
     def skip(column: exp.Column, why: str) -> None:
         if isinstance(column.this, exp.Identifier) and "start" in column.this.meta:

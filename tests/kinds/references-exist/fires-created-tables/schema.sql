@@ -1,0 +1,1 @@
+CREATE TABLE tasks (id INTEGER PRIMARY KEY, title TEXT, done INTEGER);

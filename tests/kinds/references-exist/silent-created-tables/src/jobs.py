@@ -1,0 +1,17 @@
+"""Tables the code creates are known to what follows, with their columns."""
+
+
+def summarise(db):
+    db.execute("CREATE TEMP TABLE scratch (id INTEGER, label TEXT)")
+    db.execute("INSERT INTO scratch (id, label) SELECT id, title FROM tasks")
+    db.execute("SELECT label FROM scratch WHERE id = ?", (1,))
+    db.execute("CREATE TABLE summary AS SELECT id, title FROM tasks WHERE done")
+    db.execute("SELECT s.title FROM summary s")
+    db.execute("CREATE VIRTUAL TABLE notes USING fts5(body)")
+    db.execute("SELECT body FROM notes WHERE notes MATCH ?", ("x",))
+
+
+def ensure(db):
+    # The database has tasks too: both know these columns.
+    db.execute("CREATE TABLE IF NOT EXISTS tasks (id INTEGER PRIMARY KEY, title TEXT, done INTEGER)")
+    db.execute("SELECT title, done FROM tasks")
