@@ -192,3 +192,23 @@ def test_translated_ui_text_is_never_sql(tmp_path: Path) -> None:
                    'cur.execute("Delete from gPodder")\n')})
     run = gatecheck("run", cwd=tmp_path)
     assert [line.split(":")[1] for line in run.stdout.splitlines()[:-1]] == ["3"], run.stdout
+
+
+def test_the_engine_makes_the_files_own_tables_first() -> None:
+    """A file's CREATE statements run on the schema copy before the probe, so SQLite
+    knows their columns by its own account (typeless columns too); a CREATE TABLE
+    ... AS SELECT that would compute rows forever is stopped, not waited for."""
+    from gatecheck.engines.sqlite import NameOracle
+    from gatecheck.model import Schema
+
+    oracle = NameOracle(Schema())
+    creates = ["CREATE TABLE made (pk integer primary key, untyped, n text)",
+               "CREATE TABLE loop AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL "
+               "SELECT x + 1 FROM c) SELECT x FROM c"]
+    found = oracle.missing("SELECT untyped, n FROM made", creates=creates)
+    assert found == (frozenset(), frozenset(), True)
+    found = oracle.missing("SELECT untypd FROM made", creates=creates,
+                           columns_of={"untypd": {"made"}})
+    assert found.columns == {"untypd"}
+    # Rolled back after each probe: nothing made survives.
+    assert oracle.missing("SELECT * FROM made").tables == {"made"}

@@ -666,3 +666,40 @@ def test_a_constant_formatted_where_it_is_used_is_a_template() -> None:
     assert first.sql == "SELECT __gc0__, COUNT(*) FROM task_sessions GROUP BY __gc1__"
     assert len(first.placeholders) == 2 and first.sink
     assert second.sql == "DELETE FROM task_sessions WHERE id = __gc0__ AND pct LIKE '5%'"
+
+
+def test_percent_arguments_and_class_constants_resolve() -> None:
+    """``"... FROM %s" % self.TABLE`` (gPodder's shape): the %s reads the class
+    constant, mapped to the constant's own line; other conversions, values that
+    are not identifiers and glued holes stay placeholders."""
+    text = lines(
+        "class Store:",
+        '    TABLE = "task_sessions"',
+        '    OTHER = "users"',
+        "",
+        "    def load(self, cur, where):",
+        '        cur.execute("SELECT id FROM %s WHERE x = ?" % self.TABLE, (1,))',
+        '        cur.execute("SELECT %s.id FROM %s, %s WHERE %s" % (self.TABLE, Store.TABLE,'
+        " self.OTHER, where))",
+        '        cur.execute("SELECT %d FROM %s_log" % (3, self.OTHER))',
+        '        cur.execute("SELECT * FROM " + self.TABLE + " WHERE id = ?", (1,))',
+    )
+    first, second, third, fourth = extract(text)
+    assert first.sql == "SELECT id FROM task_sessions WHERE x = ?"
+    assert position(text, first) == (2, 14)
+    assert_maps_back(text, first)
+    assert second.sql == "SELECT task_sessions.id FROM task_sessions, users WHERE __gc0__"
+    assert third.sql == "SELECT __gc0__ FROM __gc1___log"
+    assert fourth.sql == "SELECT * FROM task_sessions WHERE id = ?"
+
+
+def test_an_attribute_assigned_two_values_is_not_resolved() -> None:
+    text = lines(
+        "class A:",
+        '    TABLE = "task_sessions"',
+        "class B:",
+        '    TABLE = "users"',
+        "def load(self, cur):",
+        '    cur.execute("SELECT id FROM %s" % self.TABLE)',
+    )
+    assert only(text).sql == "SELECT id FROM __gc0__"

@@ -427,9 +427,12 @@ def _judge(d: Dialect, sql: str, problem: ParseProblem, span: Span,
             facts.not_checked.append(ParseProblem(_PARTIAL, span))
             return
         if isinstance(blank, engines.Rejected):
-            # The engine got further with the holes empty: its stop is the real one.
             later, said = _engine_position(blank, span, problem, chunk)
+            if _at_a_hole(later if said else None, holes, chunk):
+                facts.not_checked.append(ParseProblem(_PARTIAL, span))
+                return
             if said and later.start > at.start:
+                # The engine got further with the holes empty: its stop is the real one.
                 verdict, at = blank, later
     facts.errors.append(ParseProblem(verdict.message, at))
 

@@ -9,9 +9,10 @@ data rules refuse before the query is sent.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, NamedTuple
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, NamedTuple, Sequence
 
 from gatecheck.engines import ACCEPTED, NO_ENGINE, Rejected, _Verdict
 
@@ -403,12 +404,15 @@ class NameResolver:
         return frozenset(r.name.casefold() for r in found or () if r.role == "define")
 
     def missing(self, sql: str, *, defined: Mapping[str, frozenset[str] | None] = _NONE,
-                columns_of: dict[str, set[str]] | None = None) -> Missing:
+                columns_of: dict[str, set[str]] | None = None,
+                creates: Sequence[str] = ()) -> Missing:
         """The tables and columns ``sql`` (one statement) names that the schema lacks.
 
         ``defined``: tables created elsewhere in the same file (casefolded), with
-        their columns where known.  ``columns_of`` is accepted for the
-        SQLite oracle's interface and not needed here.
+        their columns where known; ``creates``: the file's ``CREATE``
+        statements, whose column lists PostgreSQL's grammar reads (they win
+        over ``defined``'s).  ``columns_of`` is the SQLite oracle's and not
+        needed here.
         """
         from pglast.parser import ParseError, parse_sql_json
 
@@ -416,10 +420,31 @@ class NameResolver:
             tree = json.loads(parse_sql_json(_for_pglast(sql)))
         except ParseError:
             return Missing(frozenset(), frozenset(), False)
+        if creates:
+            defined = {**defined, **self._made(tuple(creates))}
         run = _Resolution(self, defined)
         for raw in tree.get("stmts", []):
             run.statement(raw.get("stmt", {}))
         return Missing(frozenset(run.tables), frozenset(run.columns), run.complete)
+
+    @functools.lru_cache(maxsize=64)  # noqa: B019 - one resolver per run
+    def _made(self, creates: tuple[str, ...]) -> dict[str, frozenset[str] | None]:
+        """The tables ``CREATE TABLE`` statements make, with their columns by the grammar."""
+        from pglast.parser import ParseError, parse_sql_json
+
+        made: dict[str, frozenset[str] | None] = {}
+        for sql in creates:
+            try:
+                tree = json.loads(parse_sql_json(_for_pglast(sql)))
+            except ParseError:
+                continue
+            for create in _walk_typed(tree.get("stmts"), "CreateStmt"):
+                name = str((create.get("relation") or {}).get("relname", "")).casefold()
+                columns = frozenset(str(c.get("colname", "")).casefold()
+                                    for c in _walk_typed(create.get("tableElts"), "ColumnDef"))
+                if name:
+                    made[name] = columns or None
+        return made
 
     def lookup(self, schema: str | None, name: str) -> tuple[bool, frozenset[str] | None]:
         """(exists, columns) of a relation; columns None when not known."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from typing import TYPE_CHECKING, Mapping, NamedTuple
+from typing import TYPE_CHECKING, Mapping, NamedTuple, Sequence
 
 if TYPE_CHECKING:
     from gatecheck.model import Schema
@@ -118,6 +118,8 @@ _HAS_NO_COLUMN = re.compile(r"^(?:table )?(.+) has no column named (.+)$", re.DO
 _NO_SUCH_FUNCTION = re.compile(r"^no such function: (.+)$", re.DOTALL)
 _NO_SUCH_COLLATION = re.compile(r"^no such collation sequence: (.+)$", re.DOTALL)
 _NONE: Mapping[str, frozenset[str] | None] = {}
+#: Virtual-machine steps one ``CREATE`` of a file may take on the schema copy.
+_CREATE_STEPS = 100_000
 
 #: Stand-ins (tables, columns, functions) tried before the engine's account
 #: of one statement is given up as incomplete.
@@ -156,6 +158,8 @@ class NameOracle:
         self.conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         self._guard = guard(self.conn, settings=True)
         self._functions: set[str] = set()
+        #: CREATE statements stopped for taking too long: never run again.
+        self._endless: set[str] = set()
         self._collations: set[str] = set()
         self._copy(schema)
 
@@ -223,13 +227,17 @@ class NameOracle:
         return frozenset(made)
 
     def missing(self, sql: str, *, defined: Mapping[str, frozenset[str] | None] = _NONE,
-                columns_of: dict[str, set[str]] | None = None) -> Missing:
+                columns_of: dict[str, set[str]] | None = None,
+                creates: Sequence[str] = ()) -> Missing:
         """The schema's names that ``sql`` (one statement) lacks, as SQLite says.
 
         ``defined``: tables created elsewhere in the same file (casefolded), with
         their columns where known: stood in for, never reported.  ``columns_of``: for a missing column,
         the tables it was expected in (casefolded column -> tables), where a
-        stand-in column lets the compiler go on to the next name.
+        stand-in column lets the compiler go on to the next name.  ``creates``:
+        the file's own ``CREATE`` statements, run first (in the probe's
+        savepoint) so that the engine knows their tables with its own account
+        of their columns.
         """
         text = sql.strip().rstrip(";").strip()
         if not text:
@@ -240,6 +248,7 @@ class NameOracle:
         conn = self.conn
         conn.execute("SAVEPOINT gatecheck_probe")
         try:
+            self._make(creates)
             complete = False
             for _ in range(_NAME_ROUNDS):
                 try:
@@ -258,6 +267,31 @@ class NameOracle:
         finally:
             conn.execute("ROLLBACK TO gatecheck_probe")
             conn.execute("RELEASE gatecheck_probe")
+
+    def _make(self, creates: Sequence[str]) -> None:
+        """Run ``CREATE`` statements on the schema copy.  Its tables are empty, so
+        ``CREATE TABLE ... AS SELECT`` reads nothing; a budget of virtual-machine
+        steps still stops one that would compute rows forever (a recursive CTE)."""
+        conn = self.conn
+        conn.set_progress_handler(_stop, _CREATE_STEPS)
+        try:
+            for sql in creates:
+                if sql in self._endless:
+                    continue
+                try:
+                    conn.execute(sql.strip().rstrip(";"))
+                except (sqlite3.Error, OverflowError, ValueError, MemoryError):
+                    # Not this engine's to make (a hole, another dialect): stood in for.
+                    if not conn.in_transaction:
+                        # Interrupted: SQLite rolled the whole probe back.
+                        self._endless.add(sql)
+                        break
+            else:
+                return
+        finally:
+            conn.set_progress_handler(None, 0)
+        conn.execute("SAVEPOINT gatecheck_probe")
+        self._make(creates)
 
     def _stand_in(self, message: str, defined: Mapping[str, frozenset[str] | None],
                   columns_of: dict[str, set[str]], tables: set[str],
@@ -308,6 +342,10 @@ class NameOracle:
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def _stop() -> int:
+    return 1
 
 
 def _nothing(*_: object) -> None:

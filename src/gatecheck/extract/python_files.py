@@ -189,7 +189,11 @@ def extract_python(path: str, text: str) -> list[Fragment]:
             sink = names is not None and not walker.sink_names.isdisjoint(names)
             if not sink and not _may_start_sql(operands[0], whole=kind != _SITE_CHAIN):
                 continue
-        builder = _Builder(text, columns, partial(scope.lookup, at=_key(root)))
+        builder = _Builder(text, columns, partial(scope.lookup, at=_key(root)),
+                           walker.attributes)
+        if kind == _SITE_PERCENT and isinstance(root, ast.BinOp):
+            right = root.right
+            builder.arguments = list(right.elts) if isinstance(right, ast.Tuple) else [right]
         try:
             builder.build(kind, operands)
         except _LexError:
@@ -426,7 +430,8 @@ def _end_key(node: _Located) -> _Key:
 class _Walker:
     """One iterative pass over the tree (deep nesting must not hit the recursion limit)."""
 
-    __slots__ = ("sites", "sink_ids", "prose_ids", "sink_names", "assigned", "template_names", "_fields")
+    __slots__ = ("sites", "sink_ids", "prose_ids", "sink_names", "assigned", "template_names",
+                 "attributes", "_fields")
 
     def __init__(self) -> None:
         self.sites: list[_Site] = []
@@ -442,6 +447,10 @@ class _Walker:
         #: names (and attribute names) used as a template elsewhere,
         #: ``NAME.format(...)`` or ``NAME % args``: their literal is one too.
         self.template_names: dict[str, int] = {}
+        #: attribute name -> the str constant every class body and every
+        #: ``obj.NAME = ...`` of the module assigns it (``self.TABLE`` reads
+        #: ``TABLE = 'episode'``); None when assigned anything else too.
+        self.attributes: dict[str, ast.Constant | None] = {}
         self._fields: dict[type, tuple[str, ...]] = {}
 
     def walk(self, tree: ast.Module) -> None:
@@ -589,13 +598,24 @@ class _Walker:
             if isinstance(target, ast.Name):
                 scope.bind(target.id, key, constant)
                 assigned.append(target.id)
+                if scope.kind == _CLASS:
+                    self._attribute(target.id, constant)
             elif isinstance(target, ast.Attribute):
                 assigned.append(target.attr)
+                self._attribute(target.attr, constant)
             else:
                 for name in _target_names(target):
                     scope.bind(name, key)
         if assigned and value is not None:
             self.assigned[id(value)] = assigned
+
+    def _attribute(self, name: str, constant: ast.Constant | None) -> None:
+        if name not in self.attributes:
+            self.attributes[name] = constant
+            return
+        known = self.attributes[name]
+        if known is not None and (constant is None or constant.value != known.value):
+            self.attributes[name] = None
 
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda,
                   scope: _Scope, stack: list[ast.AST], pending: _Pending) -> None:
@@ -737,13 +757,19 @@ def _format_field_end(text: str, i: int, end: int, quote: str) -> int:
 class _Builder:
     """Accumulates one fragment: SQL text in chunks, origin offsets, placeholders."""
 
-    __slots__ = ("text", "columns", "resolve", "parts", "origin", "length", "placeholders",
-                 "_percent", "_braces")
+    __slots__ = ("text", "columns", "resolve", "attributes", "arguments", "parts", "origin",
+                 "length", "placeholders", "_percent", "_braces")
 
-    def __init__(self, text: str, columns: _Columns, resolve: _Resolver | None) -> None:
+    def __init__(self, text: str, columns: _Columns, resolve: _Resolver | None,
+                 attributes: dict[str, ast.Constant | None] | None = None) -> None:
         self.text = text
         self.columns = columns
         self.resolve = resolve
+        #: Class-level str constants by attribute name (`_Walker.attributes`).
+        self.attributes = attributes or {}
+        #: The right operand of an applied ``%``, one per conversion; None once
+        #: a conversion cannot be matched to its argument.
+        self.arguments: list[ast.expr] | None = None
         self.parts: list[str] = []
         # An array, not a list: 8 bytes per character instead of about 40,
         # which keeps the map of a multi-megabyte SQL literal small.
@@ -803,9 +829,10 @@ class _Builder:
             if _is_str(operand):
                 self._literal(operand)
                 continue
-            if isinstance(operand, ast.Name) and not self._glued_before():
+            if isinstance(operand, (ast.Name, ast.Attribute)) and not self._glued_before():
                 following = operands[index + 1] if index + 1 < len(operands) else None
-                if not _starts_with_word_char(following) and self._substitute(operand.id):
+                if not _starts_with_word_char(following) and \
+                        self._substitute_constant(self._constant_of(operand)):
                     continue
             start = self.columns.offset(operand.lineno, operand.col_offset)
             self._placeholder(start)
@@ -813,11 +840,24 @@ class _Builder:
     def _glued_before(self) -> bool:
         return bool(self.parts) and _is_word_char(self.parts[-1][-1])
 
+    def _constant_of(self, node: ast.expr) -> ast.Constant | None:
+        """The str constant a name (scope lookup) or ``self.NAME`` / ``cls.NAME`` /
+        ``Class.NAME`` (a class-level constant of this module) holds, if known."""
+        if isinstance(node, ast.Name):
+            return self.resolve(node.id) if self.resolve is not None else None
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            return self.attributes.get(node.attr)
+        return None
+
     def _substitute(self, name: str) -> bool:
         """Append the text of the identifier-like constant ``name`` is bound to, if any."""
         if self.resolve is None:
             return False
-        constant = self.resolve(name)
+        return self._substitute_constant(self.resolve(name))
+
+    def _substitute_constant(self, constant: ast.Constant | None) -> bool:
+        """Append the text of ``constant`` if it reads as an identifier (its map points
+        at the constant's own literal)."""
         if constant is None:
             return False
         value = _str_value(constant)
@@ -961,8 +1001,27 @@ class _Builder:
         if m is None:
             self._char("%", s)
             return s + 1
+        if mode == _PERCENT_APPLIED and self._percent_argument(m.group(0), m.end()):
+            return m.end()
         self._placeholder(s)
         return m.end()
+
+    def _percent_argument(self, conversion: str, after: int) -> bool:
+        """``"... FROM %s" % TABLE``: append the constant the conversion's argument
+        holds, when it is a plain ``%s`` of an identifier-like constant."""
+        arguments = self.arguments
+        if arguments is None:
+            return False
+        if "(" in conversion or "*" in conversion:
+            self.arguments = None  # mapping keys or star widths: no positional match
+            return False
+        if not arguments:
+            return False
+        argument = arguments.pop(0)
+        if conversion != "%s" or self._glued_before() or \
+                _is_word_char(self.text[after:after + 1]):
+            return False
+        return self._substitute_constant(self._constant_of(argument))
 
     def _brace(self, s: int, end: int, braces: int, quote: str) -> int:
         text = self.text

@@ -200,8 +200,9 @@ class _Judge:
             for p in group:
                 if p.what == "column":
                     owners[p.name] |= p.owners
-            missing = self.oracle.get().missing(text.sql, defined=defined,
-                                                columns_of=dict(owners))
+            missing = self.oracle.get().missing(
+                text.sql, defined=defined, columns_of=dict(owners),
+                creates=(self._creates or {}).get(facts.path, ()))
             for p in group:
                 if p.what == "column" and p.name in missing.tables \
                         and p.name not in missing.columns:
@@ -268,8 +269,9 @@ def _created_columns(tree: "exp.Expr") -> "tuple[str, frozenset[str]] | None":
         return None
     target = tree.this
     if isinstance(target, exp.Schema) and isinstance(target.this, exp.Table):
+        # A column without a type (SQLite) is a bare Identifier to sqlglot.
         cols = frozenset(c.name.casefold() for c in target.expressions
-                         if isinstance(c, exp.ColumnDef))
+                         if isinstance(c, (exp.ColumnDef, exp.Identifier)))
         return (target.this.name.casefold(), cols) if cols else None
     if isinstance(target, exp.Table) and tree.expression is not None:
         outputs = _outputs(tree.expression)

@@ -15,3 +15,10 @@ def ensure(db):
     # The database has tasks too: both know these columns.
     db.execute("CREATE TABLE IF NOT EXISTS tasks (id INTEGER PRIMARY KEY, title TEXT, done INTEGER)")
     db.execute("SELECT title, done FROM tasks")
+
+
+def untyped(db):
+    # SQLite columns need no type; the engine makes the table itself.
+    db.execute("CREATE TABLE facets (pk integer primary key, some_null, n text, "
+               "FOREIGN KEY (pk) REFERENCES [tasks](id))")
+    db.execute("INSERT INTO facets (pk, some_null, n) VALUES (1, 2, 3)")
