@@ -703,3 +703,18 @@ def test_an_attribute_assigned_two_values_is_not_resolved() -> None:
         '    cur.execute("SELECT id FROM %s" % self.TABLE)',
     )
     assert only(text).sql == "SELECT id FROM __gc0__"
+
+
+def test_pieces_of_a_statement_are_marked() -> None:
+    """Strings handed to append/extend/join, or listed beside bits that are no statement,
+    are pieces; a list of whole statements and a sink argument are not."""
+    text = lines(
+        'parts = ["SELECT a FROM t", "),", "x AS ("]',
+        'parts.append("SELECT b FROM u")',
+        'WHOLE = ["SELECT c FROM v", "DELETE FROM w"]',
+        'cur.execute("SELECT d FROM x")',
+    )
+    pieces = {f.sql: f.piece for f in extract(text)}
+    assert pieces == {"SELECT a FROM t": True, "SELECT b FROM u": True,
+                      "SELECT c FROM v": False, "DELETE FROM w": False,
+                      "SELECT d FROM x": False}

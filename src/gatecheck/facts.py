@@ -22,7 +22,7 @@ from gatecheck.positions import Span
 
 #: Bumped whenever what these classes hold, or how sqlfacts fills them, changes:
 #: cached facts of an earlier format are never reused.
-FORMAT = 5
+FORMAT = 6
 
 
 class TableRef(NamedTuple):
@@ -78,6 +78,9 @@ class FragmentFacts:
     #: Statements no verdict was given on, and why (a template whose holes
     #: stand for clauses: the text with its holes is not the statement that runs).
     not_checked: list[ParseProblem] = field(default_factory=list)
+    #: A piece of a statement assembled at run time (`Fragment.piece`): a CTE
+    #: or table it names may be defined by another piece.
+    piece: bool = False
     #: Every statement's text (`StatementText`), in order.
     texts: list[StatementText] = field(default_factory=list)
     #: The source fragment, kept with the trees so that positions inside a

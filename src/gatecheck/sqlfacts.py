@@ -82,7 +82,7 @@ def analyse(fragment: Fragment, dialect: str = "sqlite", *,
     map tree positions) for rules that walk trees; the cache and worker
     processes drop them.
     """
-    facts = FragmentFacts(fragment.path, is_sql=False, fragment=fragment)
+    facts = FragmentFacts(fragment.path, is_sql=False, fragment=fragment, piece=fragment.piece)
     _analyse(fragment, dialect, facts, keep_trees)
     # A string is SQL where it sits (a sink) or when the grammar accepts it.  One
     # that reaches no sink and that the engine's grammar rejects is prose ("Select

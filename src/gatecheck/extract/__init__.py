@@ -39,6 +39,9 @@ class Fragment:
     #: Character ranges of ``sql`` that are neutralised placeholders of
     #: f-strings, ``.format`` and ``%`` templates (their text is synthetic).
     placeholders: tuple[Span, ...] = field(default=())
+    #: A piece of a statement assembled at run time (an element of a list of
+    #: parts, an ``append``/``extend``/``join`` argument), not a whole one.
+    piece: bool = False
 
     def file_offset(self, index: int) -> int:
         """File offset of the SQL character at ``index``."""

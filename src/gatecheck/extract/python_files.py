@@ -43,7 +43,7 @@ import re
 import unicodedata
 import warnings
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from typing import Final, TypeGuard
 
@@ -101,6 +101,8 @@ _TRANSLATION_CALLS: Final = frozenset({
     "_", "N_", "gettext", "ngettext", "pgettext", "npgettext", "dgettext", "ugettext",
     "gettext_lazy", "ngettext_lazy", "pgettext_lazy", "gettext_noop", "lazy_gettext", "tr"})
 _SQL_KEYWORD_ARGS: Final = frozenset({"sql", "statement", "query"})
+#: Calls that take pieces of a statement built at run time.
+_PIECE_CALLS: Final = frozenset({"append", "extend", "insert", "join"})
 
 # --- lexer tables -------------------------------------------------------------
 _PREFIX_CHARS: Final = frozenset("rRbBuUfF")
@@ -207,7 +209,8 @@ def extract_python(path: str, text: str) -> list[Fragment]:
         elif not _SQL_START.match(sql):
             continue
         fragments.append(Fragment(path=path, sql=sql, origin=builder.origin, sink=sink,
-                                  placeholders=tuple(builder.placeholders)))
+                                  placeholders=tuple(builder.placeholders),
+                                  piece=not sink and id(root) in walker.piece_ids))
     fragments.sort(key=lambda f: f.file_offset(0))
     return fragments
 
@@ -430,8 +433,8 @@ def _end_key(node: _Located) -> _Key:
 class _Walker:
     """One iterative pass over the tree (deep nesting must not hit the recursion limit)."""
 
-    __slots__ = ("sites", "sink_ids", "prose_ids", "sink_names", "assigned", "template_names",
-                 "attributes", "_fields")
+    __slots__ = ("sites", "sink_ids", "prose_ids", "piece_ids", "sink_names", "assigned",
+                 "template_names", "attributes", "_fields")
 
     def __init__(self) -> None:
         self.sites: list[_Site] = []
@@ -440,6 +443,8 @@ class _Walker:
         #: Arguments of translation calls (``_("Delete from gPodder")``): UI text,
         #: never SQL, even when the engine's grammar would accept it.
         self.prose_ids: set[int] = set()
+        #: Strings that are pieces of a statement built at run time (`Fragment.piece`).
+        self.piece_ids: set[int] = set()
         #: names (and attribute names) passed as the SQL argument of a sink call.
         self.sink_names: set[str] = set()
         #: id of an assigned value -> the names it is assigned to.
@@ -487,6 +492,10 @@ class _Walker:
                 stack.append(node.value)
             elif isinstance(node, ast.BinOp):
                 self._binop(node, scope, stack)
+            elif isinstance(node, (ast.List, ast.Tuple)):
+                if len(node.elts) > 1:
+                    self._parts_list(node.elts)
+                stack.extend(node.elts)
             elif isinstance(node, ast.Dict):
                 stack.extend(node.values)
                 stack.extend(k for k in node.keys if k is not None and not _is_str(k))
@@ -528,6 +537,10 @@ class _Walker:
             self._sink_argument(node)
         elif name in _TRANSLATION_CALLS:
             self.prose_ids.update(id(arg) for arg in node.args)
+        elif name in _PIECE_CALLS and isinstance(func, ast.Attribute):
+            # parts.append("..."), parts.extend([...]), "\n".join([...])
+            for arg in node.args:
+                self._pieces(arg.elts if isinstance(arg, (ast.List, ast.Tuple)) else [arg])
         template = func.value if isinstance(func, ast.Attribute) and name == "format" else None
         if isinstance(template, ast.Constant) and type(template.value) is str:
             self.sites.append((_SITE_FORMAT, node, [template], scope))
@@ -536,6 +549,17 @@ class _Walker:
             stack.append(func)
         stack.extend(node.args)
         stack.extend(kw.value for kw in node.keywords)
+
+    def _pieces(self, nodes: Sequence[ast.expr]) -> None:
+        self.piece_ids.update(id(n) for n in nodes if _is_str(n))
+
+    def _parts_list(self, elements: list[ast.expr]) -> None:
+        """A list that mixes statement-like strings with bits that are no statement
+        (``"),"``, ``"name AS ("``) holds one statement in parts."""
+        strings = [e for e in elements if _is_str(e)]
+        if len(strings) > 1 and any(not _may_start_sql(e, whole=True) for e in strings) \
+                and any(_may_start_sql(e, whole=True) for e in strings):
+            self._pieces(strings)
 
     def _template_name(self, node: ast.expr | None, kind: int) -> None:
         if isinstance(node, ast.Name):

@@ -128,6 +128,11 @@ def check(ctx: Context, options: Options, emit: Emit) -> None:
             qualified = f"{ref.schema}.{ref.name}" if ref.schema is not None else ref.name
             if name not in relations and name not in known and \
                     schema.table(qualified) is None and schema.view(qualified) is None:
+                if facts.piece:
+                    ctx.not_checked(facts.path, ref.span, ref.name,
+                                    "a piece of a statement assembled at run time (another "
+                                    "piece may define it, as a CTE)")
+                    continue
                 proposals.append(_Proposal(f"table {ref.name} does not exist in the database",
                                            ref.name, facts.path, ref.span, "table", name))
         if options.columns:
