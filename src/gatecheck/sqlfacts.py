@@ -241,21 +241,28 @@ def _for_sqlglot(sql: str, tokens: list[Token], *, sqlite: bool) -> str:
             chars = list(sql)
         chars[start:end] = text if text is not None else " " * (end - start)
 
-    prev: Token | None = None
+    rewritten = _REWRITTEN if sqlite else _REWRITTEN_ANY
     for i, tok in enumerate(tokens):
-        starts = prev is None or prev.token_type == TokenType.SEMICOLON
-        if tok.token_type == TokenType.REPLACE and starts:
-            blank(tok.start, tok.end + 1, "INSERT ")
-        elif sqlite and tok.token_type == TokenType.UPDATE and i + 2 < len(tokens) \
-                and tokens[i + 1].text.upper() == "OR" \
-                and tokens[i + 2].text.upper() in _CONFLICTS:
-            blank(tokens[i + 1].start, tokens[i + 2].end + 1)
-        elif sqlite and tok.token_type == TokenType.NUMBER and prev is not None \
-                and prev.token_type == TokenType.PLACEHOLDER and prev.text == "?" \
-                and prev.end + 1 == tok.start:
-            blank(tok.start, tok.end + 1)
-        prev = tok
+        kind = tok.token_type
+        if kind not in rewritten:  # the common case: one set lookup per token
+            continue
+        prev = tokens[i - 1] if i else None
+        if kind == TokenType.REPLACE:
+            if prev is None or prev.token_type == TokenType.SEMICOLON:
+                blank(tok.start, tok.end + 1, "INSERT ")
+        elif kind == TokenType.UPDATE:
+            if i + 2 < len(tokens) and tokens[i + 1].text.upper() == "OR" \
+                    and tokens[i + 2].text.upper() in _CONFLICTS:
+                blank(tokens[i + 1].start, tokens[i + 2].end + 1)
+        elif prev is not None and prev.token_type == TokenType.PLACEHOLDER \
+                and prev.text == "?" and prev.end + 1 == tok.start:
+            blank(tok.start, tok.end + 1)  # the number of ``?NNN``
     return sql if chars is None else "".join(chars)
+
+
+#: Token types `_for_sqlglot` may rewrite (SQLite; any dialect).
+_REWRITTEN = frozenset({TokenType.REPLACE, TokenType.UPDATE, TokenType.NUMBER})
+_REWRITTEN_ANY = frozenset({TokenType.REPLACE})
 
 
 def _is_trigger(chunk: list[Token]) -> bool:

@@ -14,6 +14,7 @@ fine.
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 import threading
@@ -74,6 +75,7 @@ def _stand_in(conn: sqlite3.Connection, schema: str | None, name: str) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=4096)  # the same statement recurs across a code base
 def syntax_error(sql: str) -> SyntaxVerdict | None:
     """None when SQLite's grammar accepts ``sql`` (one statement), else why not.
 
