@@ -84,6 +84,8 @@ POSTGRES_VALID = [
     "SELECT * FROM information_schema.tables",
     "SELECT * FROM t WHERE a = $1 AND b = ANY($2)",
     "SELECT * FROM t WHERE a = ? AND b = ?",
+    "SELECT value FROM cache WHERE key = :key AND now() < ttl",
+    "SELECT object_id FROM acl WHERE principal IN :principals AND n::int > :n",
     "SELECT data ? 'key' FROM docs",
     "INSERT INTO t (a) VALUES (1) ON CONFLICT (a) DO NOTHING",
     "ALTER TABLE t ADD COLUMN IF NOT EXISTS b text",
@@ -98,7 +100,7 @@ POSTGRES_VALID = [
     "CREATE TYPE mood AS ENUM ('sad', 'ok')",
 ]
 POSTGRES_BROKEN = ["SELEC 1", "SELECT * FROM t WHER a = 1", "CREATE TRIGGER x AFTER ON t",
-                   "UPSERT"]
+                   "UPSERT", "SELECT value FROM cache WHERE key = :key AN now() < ttl"]
 
 
 @pytest.mark.parametrize("sql", SQLITE_VALID)

@@ -44,13 +44,16 @@ def position(text: str, fragment: Fragment, name: str = NAME) -> tuple[int, int]
 
 
 def assert_maps_back(text: str, fragment: Fragment) -> None:
-    """Every non-placeholder character comes from that very file character (or an escape)."""
+    """Every non-placeholder character comes from that very file character (or an escape);
+    a driver parameter's ``$1`` comes from its ``%s`` / ``%(name)s`` marker."""
     assert fragment.origin is not None
     assert len(fragment.origin) == len(fragment.sql)
     synthetic = {i for span in fragment.placeholders for i in range(span.start, span.end)}
     for i, ch in enumerate(fragment.sql):
         if i not in synthetic:
-            assert text[fragment.origin[i]] in (ch, "\\"), (i, ch, fragment.sql)
+            source = text[fragment.origin[i]]
+            parameter = ch in "$1 " and (source in "%()" or source.isalnum() or source == "_")
+            assert source in (ch, "\\") or parameter, (i, ch, fragment.sql)
 
 
 # --- shapes -------------------------------------------------------------------------
@@ -215,10 +218,15 @@ def test_percent_template() -> None:
     assert_maps_back(text, fragment)
 
 
-def test_dbapi_markers_are_neutralised_and_double_percent_kept() -> None:
-    text = lines("cur.execute(\"SELECT * FROM task_sessions WHERE a = %s AND b LIKE 'x%%' AND c = %(c)s\", p)")
+def test_dbapi_markers_are_parameters_and_double_percent_kept() -> None:
+    """A driver's %s / %(c)s is a value: the engines' own ``$1``, padded to the
+    marker; after ``IN`` the driver writes a whole list, so it stays a hole."""
+    text = lines("cur.execute(\"SELECT * FROM task_sessions WHERE a = %s AND b LIKE 'x%%' "
+                 "AND c = %(c)s AND d IN %s\", p)")
     fragment = only(text)
-    assert fragment.sql == "SELECT * FROM task_sessions WHERE a = __gc0__ AND b LIKE 'x%%' AND c = __gc1__"
+    assert fragment.sql == ("SELECT * FROM task_sessions WHERE a = $1 AND b LIKE 'x%%' "
+                            "AND c = $1    AND d IN __gc0__")
+    assert_maps_back(text, fragment)
 
 
 def test_format_template() -> None:
@@ -396,7 +404,7 @@ def test_mixed_fstring_and_plain_concatenation() -> None:
     )
     fragment = only(text)
     assert fragment.sql == (
-        "SELECT __gc0__ FROM task_sessions WHERE __gc1__ = ? AND x = '{literal}' AND y = '__gc2__'")
+        "SELECT __gc0__ FROM task_sessions WHERE __gc1__ = ? AND x = '{literal}' AND y = '$1'")
     assert position(text, fragment) == (3, 11)
     assert_maps_back(text, fragment)
 

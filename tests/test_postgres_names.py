@@ -134,3 +134,23 @@ def test_each_broken_neighbour_fires_at_its_name(tmp_path: Path, database: str) 
     for f in findings:
         token = lines[f["line"] - 1][f["column"] - 1:f["end_column"]]
         assert token == f["object"].rsplit(".", 1)[-1]
+
+
+def test_templates_and_driver_parameters(tmp_path: Path, database: str) -> None:
+    """psycopg's %s / %(name)s and SQLAlchemy's :name are values, never reported
+    as unchecked columns; a hole standing for rows (``VALUES {rows}``) or a
+    condition does not stop the names around it from being checked."""
+    write_tree(tmp_path, {
+        "rules.yaml": (f"version: 1\ndialect: postgres\ndatabase: {database}\nrules:\n"
+                       "  - {id: refs, kind: references-exist, columns: true}\n"),
+        "app.py": (
+            "def run(cur, sa, rows, cond):\n"
+            '    cur.execute("SELECT title FROM books WHERE id = %s AND author_id = %(a)s", {})\n'
+            '    cur.execute(sa.text("SELECT title FROM books WHERE id = :id"))\n'
+            '    cur.execute(f"WITH r AS (VALUES {rows}) SELECT title FROM bookz, r")\n'
+            '    cur.execute(sa.text("SELECT titel FROM books WHERE {c} AND id = :id"'
+            ".format_map(cond)))\n")})
+    run = gatecheck("run", "--format", "json", cwd=tmp_path)
+    assert [(f["line"], f["object"]) for f in run.json["findings"]] == \
+        [(4, "bookz"), (5, "books.titel")], run.json
+    assert [u for u in run.json["not_checked"] if u["line"] in (2, 3)] == []

@@ -36,6 +36,15 @@ ACCEPTED = _Verdict("ACCEPTED")
 NO_ENGINE = _Verdict("NO_ENGINE")
 
 
+def as_values(text: str) -> str:
+    """``text`` with each template hole (a neutral name, `gatecheck.extract.NEUTRAL`)
+    as the value ``(NULL)``, padded: every offset kept.  For the engines' name
+    verdicts, when a hole stands where a name cannot (``VALUES {rows}``)."""
+    from gatecheck.extract import NEUTRAL
+
+    return NEUTRAL.sub(lambda m: "(NULL)".ljust(len(m.group(0))), text)
+
+
 def syntax(dialect: str, text: str) -> Rejected | _Verdict:
     """The engine's verdict on the syntax of one statement in ``dialect``."""
     if dialect == "sqlite":

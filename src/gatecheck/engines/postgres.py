@@ -14,7 +14,8 @@ import json
 import re
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, NamedTuple, Sequence
 
-from gatecheck.engines import ACCEPTED, NO_ENGINE, Rejected, _Verdict
+from gatecheck.engines import ACCEPTED, NO_ENGINE, Rejected, _Verdict, as_values
+from gatecheck.extract import NEUTRAL
 
 if TYPE_CHECKING:
     from gatecheck.model import Schema
@@ -30,8 +31,15 @@ def syntax(text: str) -> Rejected | _Verdict:
         # The grammar's verdict without building a tree: ~4 us, not ~300.
         split(text, with_parser=True)
     except ParseError as exc:
-        if "?" in text and _accepted_with_numbered_parameters(text):
-            return ACCEPTED
+        if "?" in text or ":" in text:
+            numbered = _numbered_parameters(text)
+            try:
+                split(numbered, with_parser=True)
+                return ACCEPTED
+            except ParseError as later:
+                # Offsets are kept: where the grammar stops with the parameters read
+                # as its own is where the text is really wrong.
+                exc = later
         message, offset = (*exc.args, None, None)[:2]
         return Rejected(str(message),
                         offset=offset if isinstance(offset, int) else None)
@@ -43,20 +51,26 @@ _QMARK = re.compile(r"\?(?=\s*(?:[),;]|$|\s(?:AND|OR|LIMIT|OFFSET|ORDER|GROUP|RE
                     re.IGNORECASE)
 
 
-def _accepted_with_numbered_parameters(text: str) -> bool:
-    """Whether the grammar accepts ``text`` once ``?`` parameters read as ``$1``.
+#: A named parameter as drivers and SQLAlchemy's ``text()`` write it (``:key``),
+#: not a cast (``::int``) or a slice bound (``a[lo:hi]``); ``IN :names`` is an
+#: expanding list.
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_][A-Za-z0-9_]*)")
+_IN_NAMED = re.compile(r"(\bIN\s+):([A-Za-z_][A-Za-z0-9_]{2,})", re.IGNORECASE)
+
+
+def _numbered_parameters(text: str) -> str:
+    """``text`` with ``?`` (in value position) and ``:name`` parameters as PostgreSQL's
+    ``$1``, every offset kept (``IN :names`` as ``IN ($1)``, padded).
 
     PostgreSQL's own parameters are ``$n``; a ``?`` is also its JSON operator,
     so only a ``?`` in value position is rewritten, and only to turn a
-    rejection into acceptance, never the other way.
-    """
-    from pglast.parser import ParseError, split
+    rejection into acceptance, never the other way."""
+    if ":" in text:
+        text = _IN_NAMED.sub(lambda m: m.group(1) + "($1)".ljust(len(m.group(2)) + 1), text)
+        text = _NAMED.sub(lambda m: "$1".ljust(len(m.group(0))), text)
+    return _QMARK.sub("$1", text) if "?" in text else text
 
-    try:
-        split(_QMARK.sub("$1", text), with_parser=True)
-    except ParseError:
-        return False
-    return True
+
 
 
 class Relation(NamedTuple):
@@ -416,10 +430,18 @@ class NameResolver:
         """
         from pglast.parser import ParseError, parse_sql_json
 
+        text = _for_pglast(sql)
         try:
-            tree = json.loads(parse_sql_json(_for_pglast(sql)))
+            tree = json.loads(parse_sql_json(text))
         except ParseError:
-            return Missing(frozenset(), frozenset(), False)
+            # A hole may stand for an expression or a row list (``VALUES {rows}``,
+            # ``WHERE {cond}``) where a name cannot stand: try it as a value.
+            if not NEUTRAL.search(text):
+                return Missing(frozenset(), frozenset(), False)
+            try:
+                tree = json.loads(parse_sql_json(as_values(text)))
+            except ParseError:
+                return Missing(frozenset(), frozenset(), False)
         if creates:
             defined = {**defined, **self._made(tuple(creates))}
         run = _Resolution(self, defined)
@@ -465,9 +487,15 @@ class NameResolver:
 
 
 def _for_pglast(sql: str) -> str:
-    """Driver parameters (``%s``, ``%(name)s``, ``?``) as PostgreSQL's ``$1``."""
+    """Driver parameters (``%s``, ``%(name)s``, ``?``, ``:name``) as PostgreSQL's ``$1``."""
+    from pglast.parser import ParseError, split
+
     text = _DRIVER_PARAMETER.sub(lambda m: "$1".ljust(len(m.group(0))), sql)
-    return _QMARK.sub("$1", text) if "?" in text else text
+    try:
+        split(text, with_parser=True)
+    except ParseError:
+        return _numbered_parameters(text)
+    return text
 
 
 def _typed(node: object) -> tuple[str, dict[str, Any]]:

@@ -20,6 +20,9 @@ import sqlite3
 import threading
 from typing import TYPE_CHECKING, Mapping, NamedTuple, Sequence
 
+from gatecheck.engines import as_values
+from gatecheck.extract import NEUTRAL
+
 if TYPE_CHECKING:
     from gatecheck.model import Schema
 
@@ -259,6 +262,10 @@ class NameOracle:
                     pass  # compiled: unbound parameters, or a second statement
                 except sqlite3.Error as exc:
                     if self._stand_in(str(exc), defined, columns_of or {}, tables, columns):
+                        continue
+                    if _SYNTAX.search(str(exc)) and NEUTRAL.search(program):
+                        # A hole where a name cannot stand (``VALUES {rows}``): a value.
+                        program = as_values(program)
                         continue
                     break
                 except (OverflowError, ValueError, MemoryError):

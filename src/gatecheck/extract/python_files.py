@@ -101,6 +101,8 @@ _TRANSLATION_CALLS: Final = frozenset({
     "_", "N_", "gettext", "ngettext", "pgettext", "npgettext", "dgettext", "ugettext",
     "gettext_lazy", "ngettext_lazy", "pgettext_lazy", "gettext_noop", "lazy_gettext", "tr"})
 _SQL_KEYWORD_ARGS: Final = frozenset({"sql", "statement", "query"})
+#: str methods that fill ``{field}`` templates.
+_FORMAT_CALLS: Final = frozenset({"format", "format_map"})
 #: Calls that take pieces of a statement built at run time.
 _PIECE_CALLS: Final = frozenset({"append", "extend", "insert", "join"})
 
@@ -122,11 +124,13 @@ _PERCENT_CONVERSION: Final = re.compile(
     r"%(?:\([^()\r\n'\"]*\))?[#0 +\-]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?[diouxXeEfFgGcrsa]")
 # DB-API "format"/"pyformat" paramstyle markers, left in the string for the driver.
 _DBAPI_MARKER: Final = re.compile(r"%(?:\([^()\r\n'\"]*\))?s")
+#: ``IN`` right before a parameter: psycopg2 writes a tuple there as ``(a, b)``.
+_BEFORE_A_LIST: Final = re.compile(r"\bIN\s*$", re.IGNORECASE)
 _IDENTIFIER_VALUE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?")
 
 # How a literal's ``%`` and braces are read.
 _PERCENT_KEEP: Final = 0      # verbatim (a substituted constant)
-_PERCENT_DBAPI: Final = 1     # %s and %(name)s are driver placeholders, %% stays
+_PERCENT_DBAPI: Final = 1     # %s and %(name)s are driver parameters, %% stays
 _PERCENT_APPLIED: Final = 2   # the % operator is applied: every conversion, %% -> %
 _BRACES_KEEP: Final = 0
 _BRACES_FORMAT: Final = 1     # str.format template
@@ -541,7 +545,7 @@ class _Walker:
             # parts.append("..."), parts.extend([...]), "\n".join([...])
             for arg in node.args:
                 self._pieces(arg.elts if isinstance(arg, (ast.List, ast.Tuple)) else [arg])
-        template = func.value if isinstance(func, ast.Attribute) and name == "format" else None
+        template = func.value if isinstance(func, ast.Attribute) and name in _FORMAT_CALLS else None
         if isinstance(template, ast.Constant) and type(template.value) is str:
             self.sites.append((_SITE_FORMAT, node, [template], scope))
         else:
@@ -580,7 +584,7 @@ class _Walker:
         if isinstance(arg, ast.BinOp) and isinstance(arg.op, ast.Mod):
             arg = arg.left
         elif (isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute)
-                and arg.func.attr == "format"):
+                and arg.func.attr in _FORMAT_CALLS):
             arg = arg.func.value
         if isinstance(arg, ast.Name):
             self.sink_names.add(arg.id)
@@ -1027,8 +1031,22 @@ class _Builder:
             return s + 1
         if mode == _PERCENT_APPLIED and self._percent_argument(m.group(0), m.end()):
             return m.end()
-        self._placeholder(s)
+        if mode == _PERCENT_DBAPI and not _BEFORE_A_LIST.search(self._tail()):
+            # A driver parameter is a value, as the engines write one: ``$1``
+            # (SQLite reads it as a named parameter), padded to the marker's length.
+            self._slice_as(f"$1{' ' * (m.end() - s - 2)}", s)
+            return m.end()
+        self._placeholder(s)  # ``IN %s``: the driver writes the whole list
         return m.end()
+
+    def _tail(self) -> str:
+        return "".join(self.parts[-4:])[-12:]
+
+    def _slice_as(self, text: str, at: int) -> None:
+        """``text`` in the SQL for the source characters from ``at``, one per character."""
+        self.parts.append(text)
+        self.origin.extend(range(at, at + len(text)))
+        self.length += len(text)
 
     def _percent_argument(self, conversion: str, after: int) -> bool:
         """``"... FROM %s" % TABLE``: append the constant the conversion's argument
