@@ -726,3 +726,23 @@ def test_pieces_of_a_statement_are_marked() -> None:
     assert pieces == {"SELECT a FROM t": True, "SELECT b FROM u": True,
                       "SELECT c FROM v": False, "DELETE FROM w": False,
                       "SELECT d FROM x": False}
+
+
+def test_a_joined_list_is_one_statement() -> None:
+    """``' '.join([...])`` of literals (qutebrowser's shape) is read as the statement it
+    makes, each piece at its own line; ``.format`` elements are templates, other
+    elements holes; the elements are not read again on their own."""
+    text = lines(
+        "q = db.query(' '.join([",
+        "    'SELECT min(last_atime) FROM',",
+        "    '(SELECT last_atime FROM task_sessions',",
+        "    'WHERE {}'.format(cond),",
+        "    extra,",
+        "]))",
+    )
+    fragment = only(text)
+    assert fragment.sql == ("SELECT min(last_atime) FROM (SELECT last_atime FROM task_sessions "
+                            "WHERE __gc0__ __gc1__")
+    assert position(text, fragment) == (3, 30)
+    assert not fragment.piece
+    assert_maps_back(text, fragment)

@@ -154,3 +154,22 @@ def test_templates_and_driver_parameters(tmp_path: Path, database: str) -> None:
     assert [(f["line"], f["object"]) for f in run.json["findings"]] == \
         [(4, "bookz"), (5, "books.titel")], run.json
     assert [u for u in run.json["not_checked"] if u["line"] in (2, 3)] == []
+
+
+def test_columns_a_file_adds_or_renames_are_known(tmp_path: Path, database: str) -> None:
+    """gratipay's deploy-hook test: CREATE TABLE foo (bar), then ALTER ... RENAME COLUMN
+    bar TO baz and ADD COLUMN; baz and qux are known, a name neither has still fires."""
+    write_tree(tmp_path, {
+        "rules.yaml": (f"version: 1\ndialect: postgres\ndatabase: {database}\nrules:\n"
+                       "  - {id: refs, kind: references-exist, columns: true}\n"),
+        "app.py": (
+            "def run(db):\n"
+            "    db.run('CREATE TABLE foo (bar int)')\n"
+            "    db.run('ALTER TABLE foo RENAME COLUMN bar TO baz')\n"
+            "    db.run('ALTER TABLE books ADD COLUMN qux text')\n"
+            "    db.all('SELECT baz FROM foo ORDER BY baz')\n"
+            "    db.all('SELECT qux, title FROM books')\n"
+            "    db.all('SELECT name FROM foo')\n")})
+    run = gatecheck("run", "--format", "json", cwd=tmp_path)
+    assert [(f["line"], f["object"]) for f in run.json["findings"]] == [(7, "foo.name")], \
+        run.json

@@ -451,7 +451,8 @@ class NameResolver:
 
     @functools.lru_cache(maxsize=64)  # noqa: B019 - one resolver per run
     def _made(self, creates: tuple[str, ...]) -> dict[str, frozenset[str] | None]:
-        """The tables ``CREATE TABLE`` statements make, with their columns by the grammar."""
+        """The tables ``CREATE TABLE`` statements make, with their columns by the grammar,
+        and the columns ``ALTER TABLE`` adds or renames to."""
         from pglast.parser import ParseError, parse_sql_json
 
         made: dict[str, frozenset[str] | None] = {}
@@ -460,12 +461,23 @@ class NameResolver:
                 tree = json.loads(parse_sql_json(_for_pglast(sql)))
             except ParseError:
                 continue
-            for create in _walk_typed(tree.get("stmts"), "CreateStmt"):
-                name = str((create.get("relation") or {}).get("relname", "")).casefold()
-                columns = frozenset(str(c.get("colname", "")).casefold()
-                                    for c in _walk_typed(create.get("tableElts"), "ColumnDef"))
-                if name:
+            for raw in tree.get("stmts", []):
+                kind, body = _typed(raw.get("stmt"))
+                name = str((body.get("relation") or {}).get("relname", "")).casefold()
+                if not name:
+                    continue
+                if kind == "CreateStmt":
+                    columns = frozenset(str(c.get("colname", "")).casefold()
+                                        for c in _walk_typed(body.get("tableElts"), "ColumnDef"))
                     made[name] = columns or None
+                elif kind == "AlterTableStmt":  # ADD COLUMN
+                    added = frozenset(str(c.get("colname", "")).casefold()
+                                      for c in _walk_typed(body.get("cmds"), "ColumnDef"))
+                    if added:
+                        made[name] = (made.get(name) or frozenset()) | added
+                elif kind == "RenameStmt" and body.get("renameType") == "OBJECT_COLUMN":
+                    made[name] = (made.get(name) or frozenset()) | \
+                        {str(body.get("newname", "")).casefold()}
         return made
 
     def lookup(self, schema: str | None, name: str) -> tuple[bool, frozenset[str] | None]:

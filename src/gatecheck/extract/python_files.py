@@ -182,6 +182,8 @@ def extract_python(path: str, text: str) -> list[Fragment]:
     columns = _Columns(text, bom)
     fragments: list[Fragment] = []
     for kind, root, operands, scope in walker.sites:
+        if id(root) in walker.joined_ids:
+            continue  # an element of a SEP.join([...]) site, read with it
         sink = id(root) in walker.sink_ids
         names = walker.assigned.get(id(root))
         if kind == _SITE_STRING and names:
@@ -193,7 +195,12 @@ def extract_python(path: str, text: str) -> list[Fragment]:
             if id(root) in walker.prose_ids:
                 continue
             sink = names is not None and not walker.sink_names.isdisjoint(names)
-            if not sink and not _may_start_sql(operands[0], whole=kind != _SITE_CHAIN):
+            first = operands[0]
+            if kind == _SITE_JOIN and isinstance(first, ast.Call) and \
+                    isinstance(first.func, ast.Attribute):
+                first = first.func.value  # "SELECT {}".format(...)
+            if not sink and (not _is_str(first) or not _may_start_sql(
+                    first, whole=kind not in (_SITE_CHAIN, _SITE_JOIN))):
                 continue
         builder = _Builder(text, columns, partial(scope.lookup, at=_key(root)),
                            walker.attributes)
@@ -387,10 +394,11 @@ class _Scope:
 # The ast walk: candidate sites, sinks, bindings
 # ------------------------------------------------------------------------------
 
-_SITE_STRING, _SITE_PERCENT, _SITE_FORMAT, _SITE_CHAIN = range(4)
+_SITE_STRING, _SITE_PERCENT, _SITE_FORMAT, _SITE_CHAIN, _SITE_JOIN = range(5)
 # (kind, root, operands, scope).  The root is what sinks and assignments see:
 # the literal, the BinOp or the .format Call.  The operands are the template
-# literal alone, or the operands of a ``+`` chain (the first is a literal).
+# literal alone, the operands of a ``+`` chain (the first is a literal), or the
+# elements of ``SEP.join([...])`` followed by the separator literal.
 _Site = tuple[int, ast.expr, list[ast.expr], _Scope]
 
 # Fields that never hold a string literal, skipped by the generic descent.
@@ -437,7 +445,8 @@ def _end_key(node: _Located) -> _Key:
 class _Walker:
     """One iterative pass over the tree (deep nesting must not hit the recursion limit)."""
 
-    __slots__ = ("sites", "sink_ids", "prose_ids", "piece_ids", "sink_names", "assigned",
+    __slots__ = ("sites", "sink_ids", "prose_ids", "piece_ids", "joined_ids", "sink_names",
+                 "assigned",
                  "template_names", "attributes", "_fields")
 
     def __init__(self) -> None:
@@ -449,6 +458,8 @@ class _Walker:
         self.prose_ids: set[int] = set()
         #: Strings that are pieces of a statement built at run time (`Fragment.piece`).
         self.piece_ids: set[int] = set()
+        #: Elements of a ``SEP.join([...])`` that is a site of its own.
+        self.joined_ids: set[int] = set()
         #: names (and attribute names) passed as the SQL argument of a sink call.
         self.sink_names: set[str] = set()
         #: id of an assigned value -> the names it is assigned to.
@@ -541,6 +552,14 @@ class _Walker:
             self._sink_argument(node)
         elif name in _TRANSLATION_CALLS:
             self.prose_ids.update(id(arg) for arg in node.args)
+        if name == "join" and isinstance(func, ast.Attribute) and _is_str(func.value) \
+                and isinstance(func.value, ast.Constant) and len(node.args) == 1 \
+                and isinstance(node.args[0], (ast.List, ast.Tuple)) \
+                and any(_is_str(e) for e in node.args[0].elts):
+            # ' '.join(["SELECT ...", "FROM t", ...]): one statement, read whole.
+            elements = node.args[0].elts
+            self.sites.append((_SITE_JOIN, node, [*elements, func.value], scope))
+            self.joined_ids.update(id(e) for e in elements)
         elif name in _PIECE_CALLS and isinstance(func, ast.Attribute):
             # parts.append("..."), parts.extend([...]), "\n".join([...])
             for arg in node.args:
@@ -842,6 +861,9 @@ class _Builder:
         if kind == _SITE_CHAIN:
             self._chain(operands)
             return
+        if kind == _SITE_JOIN:
+            self._join(operands[:-1], operands[-1])
+            return
         if kind == _SITE_PERCENT:
             self._percent = _PERCENT_APPLIED
         elif kind == _SITE_FORMAT:
@@ -864,6 +886,24 @@ class _Builder:
                     continue
             start = self.columns.offset(operand.lineno, operand.col_offset)
             self._placeholder(start)
+
+    def _join(self, elements: list[ast.expr], separator: ast.expr) -> None:
+        """``SEP.join([...])``: each literal element lexed (``"...".format(x)`` as a
+        template), the separator's own characters between them, the rest holes."""
+        if not isinstance(separator, ast.Constant):
+            raise _LexError("a join separator that is not a literal")
+        for index, element in enumerate(elements):
+            if index:
+                self._literal(separator)
+            if _is_str(element):
+                self._literal(element)
+            elif isinstance(element, ast.Call) and isinstance(element.func, ast.Attribute) \
+                    and element.func.attr in _FORMAT_CALLS and _is_str(element.func.value):
+                braces, self._braces = self._braces, _BRACES_FORMAT
+                self._literal(element.func.value)
+                self._braces = braces
+            elif not self._substitute_constant(self._constant_of(element)):
+                self._placeholder(self.columns.offset(element.lineno, element.col_offset))
 
     def _glued_before(self) -> bool:
         return bool(self.parts) and _is_word_char(self.parts[-1][-1])

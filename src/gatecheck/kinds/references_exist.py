@@ -174,7 +174,8 @@ class _Judge:
             engine in ("sqlite", "postgres") else cls(ctx, None)
 
     def created(self, path: str, sources: list["FragmentFacts"]) -> set[str]:
-        """Tables the CREATE statements of file ``path`` make, by the engine's account
+        """Tables the CREATE statements of file ``path`` make (its CREATE and ALTER
+        texts are kept for the engine's probes), by the engine's account
         (sqlglot misses those it cannot parse); computed once per file."""
         if self.oracle is None:
             return set()
@@ -182,7 +183,8 @@ class _Judge:
             self._creates = defaultdict(list)
             for facts in sources:
                 self._creates[facts.path].extend(
-                    t.sql for t in facts.texts if t.sql.lstrip()[:6].upper() == "CREATE")
+                    t.sql for t in facts.texts
+                    if t.sql.lstrip()[:6].upper() in ("CREATE", "ALTER "))
         if path not in self._created:
             oracle = self.oracle.get()
             self._created[path] = {name for sql in self._creates.get(path, ())
@@ -253,6 +255,8 @@ Made = dict[str, "frozenset[str] | None"]
 def _defined_per_file(sources: list["FragmentFacts"]) -> dict[str, Made]:
     """Per file, the tables its SQL creates and, where its parse trees say, their columns
     (``CREATE TABLE t (a, b)``; ``CREATE TABLE t AS SELECT a, b``)."""
+    from sqlglot import exp
+
     out: dict[str, Made] = defaultdict(dict)
     for facts in sources:
         made = out[facts.path]
@@ -261,15 +265,27 @@ def _defined_per_file(sources: list["FragmentFacts"]) -> dict[str, Made]:
                 made.setdefault(ref.name.casefold(), None)
         for statement in facts.statements:
             columns = _created_columns(statement.tree) if statement.tree is not None else None
-            if columns is not None:
-                name, cols = columns
-                made[name] = cols if made.get(name) is None else made[name] | cols  # type: ignore[operator]
+            if columns is None:
+                continue
+            name, cols = columns
+            if isinstance(statement.tree, exp.Create):
+                made[name] = cols | (made.get(name) or frozenset())
+            elif made.get(name) is not None:  # ALTER TABLE of a table made here
+                made[name] = made[name] | cols  # type: ignore[operator]
     return out
 
 
 def _created_columns(tree: "exp.Expr") -> "tuple[str, frozenset[str]] | None":
+    """(table, columns) a ``CREATE TABLE`` makes or an ``ALTER TABLE`` adds or renames to."""
     from sqlglot import exp
 
+    if isinstance(tree, exp.Alter) and isinstance(tree.this, exp.Table):
+        added = frozenset(
+            (a.args["to"] if isinstance(a, exp.RenameColumn) else a).name.casefold()
+            for a in tree.args.get("actions") or ()
+            if isinstance(a, exp.ColumnDef) or
+            (isinstance(a, exp.RenameColumn) and a.args.get("to") is not None))
+        return (tree.this.name.casefold(), added) if added else None
     if not isinstance(tree, exp.Create) or str(tree.args.get("kind", "")).upper() != "TABLE":
         return None
     target = tree.this
@@ -366,6 +382,11 @@ def _check_columns(ctx: Context, schema: "Schema", made: Made, facts: "FragmentF
 
     try:
         scopes = list(traverse_scope(tree))
+        if isinstance(tree, exp.Insert) and isinstance(tree.expression, exp.Values):
+            # sqlglot does not scope subqueries in VALUES (a COALESCE((SELECT ...))).
+            for select in tree.expression.find_all(exp.Select):
+                if select.parent_select is None:
+                    scopes.extend(traverse_scope(select))
     except Exception:  # sqlglot cannot scope some shapes; never guess
         ctx.not_checked(facts.path, facts.file_span(where), "",
                         "the columns of a statement sqlglot cannot scope")

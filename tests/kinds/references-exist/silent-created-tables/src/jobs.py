@@ -22,3 +22,20 @@ def untyped(db):
     db.execute("CREATE TABLE facets (pk integer primary key, some_null, n text, "
                "FOREIGN KEY (pk) REFERENCES [tasks](id))")
     db.execute("INSERT INTO facets (pk, some_null, n) VALUES (1, 2, 3)")
+
+
+def values_subquery(db):
+    db.execute("INSERT INTO tasks (id, title) VALUES "
+               "(COALESCE((SELECT id FROM tasks WHERE title = %(t)s LIMIT 1), 0), %(t)s)")
+
+
+def joined(db):
+    return db.query(" ".join(["SELECT id, title", "FROM tasks", "WHERE done = :done"]))
+
+
+def altered(db):
+    db.execute("CREATE TEMP TABLE hooks (bar INTEGER)")
+    db.execute("ALTER TABLE hooks RENAME COLUMN bar TO baz")
+    db.execute("ALTER TABLE tasks ADD COLUMN owner TEXT")
+    db.execute("SELECT baz FROM hooks")
+    db.execute("SELECT owner, title FROM tasks")
