@@ -286,3 +286,18 @@ def test_verbose_lists_every_reference_not_checked(tmp_path: Path) -> None:
     assert data["summary"]["not_checked"] == 6
     assert [(u["line"], u["rule"]) for u in data["not_checked"]] == \
         [(2, "refs"), (3, "refs"), (3, "refs"), (4, "refs"), (4, "refs"), (5, "parses")]
+
+
+def test_a_name_read_by_several_queries_is_one_finding(tmp_path: Path) -> None:
+    """A table constant used by three queries is written once: one finding, at it."""
+    write_tree(tmp_path, {
+        "rules.yaml": ("version: 1\nrules:\n  - {id: no-ts, kind: forbid-table-references,"
+                       " tables: [task_sessions]}\n"),
+        "app.py": ("class Store:\n"
+                   "    TABLE = 'task_sessions'\n"
+                   "    def a(self, cur):\n"
+                   "        cur.execute('SELECT id FROM %s' % self.TABLE)\n"
+                   "        cur.execute('DELETE FROM %s WHERE id = 1' % self.TABLE)\n"
+                   "        cur.execute('SELECT * FROM ' + self.TABLE)\n")})
+    run = gatecheck("run", "--format", "json", cwd=tmp_path)
+    assert [(f["line"], f["column"]) for f in run.json["findings"]] == [(2, 14)]

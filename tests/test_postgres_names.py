@@ -173,3 +173,15 @@ def test_columns_a_file_adds_or_renames_are_known(tmp_path: Path, database: str)
     run = gatecheck("run", "--format", "json", cwd=tmp_path)
     assert [(f["line"], f["object"]) for f in run.json["findings"]] == [(7, "foo.name")], \
         run.json
+
+
+def test_a_cast_to_a_row_type_names_the_table(tmp_path: Path) -> None:
+    """``r.*::exchange_routes`` (gratipay) reads the table's row type: a reference."""
+    write_tree(tmp_path, {
+        "rules.yaml": ("version: 1\ndialect: postgres\nrules:\n"
+                       "  - {id: f, kind: forbid-table-references, tables: [routes]}\n"),
+        "app.py": ("def run(db):\n"
+                   "    db.all('SELECT r.*::routes FROM x r')\n"
+                   "    db.all('SELECT (a, b)::public.routes, c::int FROM y')\n")})
+    run = gatecheck("run", "--format", "json", cwd=tmp_path)
+    assert [(f["line"], f["column"]) for f in run.json["findings"]] == [(2, 25), (3, 35)]

@@ -211,6 +211,12 @@ class Engine:
         """Drop inline-suppressed and baselined findings; fingerprint and sort the rest."""
         from gatecheck import suppress
 
+        # One name read by several statements (a table constant used by ten
+        # queries) is one finding at that name, not ten.
+        unique: dict[tuple[Any, ...], Finding] = {}
+        for finding in findings:
+            unique.setdefault(finding.place_key(), finding)
+        findings = list(unique.values())
         findings.sort(key=Finding.sort_key)
         findings, unused = suppress.apply_inline(findings, self._marks)
         if self.warn_unused_ignores:

@@ -22,7 +22,7 @@ from gatecheck.positions import Span
 
 #: Bumped whenever what these classes hold, or how sqlfacts fills them, changes:
 #: cached facts of an earlier format are never reused.
-FORMAT = 8
+FORMAT = 9
 
 
 class TableRef(NamedTuple):

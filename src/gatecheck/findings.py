@@ -56,6 +56,10 @@ class Finding:
         return (self.path or "", self.line or 0, self.column or 0, self.rule,
                 self.object or "", self.message)
 
+    def place_key(self) -> tuple[Any, ...]:
+        """What makes two findings the same: rule, message, object and exact place."""
+        return (*self.sort_key(), self.end_line, self.end_column)
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "rule": self.rule, "kind": self.kind, "severity": self.severity.label,

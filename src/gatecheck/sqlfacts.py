@@ -342,7 +342,8 @@ def _parse_statement(d: Dialect, sql: str, chunk: list[Token], facts: FragmentFa
         if isinstance(tree, exp.Command):
             facts.tables.extend(_fallback_tables(d, sql, span, chunk, placeholders))
         else:
-            facts.tables.extend(_tree_tables(tree, placeholders))
+            facts.tables.extend(_tree_tables(tree, placeholders,
+                                             row_types=_dialect_name(d) == "postgres"))
 
 
 def _parse_trigger(d: Dialect, sql: str, chunk: list[Token], facts: FragmentFacts,
@@ -609,8 +610,26 @@ def _role(table: exp.Table) -> str:
 _TABLE_DROPS = {"TABLE", "VIEW", "MATERIALIZED VIEW", "FOREIGN TABLE"}
 
 
-def _tree_tables(tree: exp.Expr, placeholders: tuple[Span, ...]) -> list[TableRef]:
+def _tree_tables(tree: exp.Expr, placeholders: tuple[Span, ...], *,
+                 row_types: bool = False) -> list[TableRef]:
+    """The tables ``tree`` names; ``row_types`` (PostgreSQL): also a cast to a table's
+    row type (``r.*::exchange_routes``), which names the table too.  A cast to a type
+    that is no table is left to the engine (`references-exist` asks it)."""
     out = []
+    if row_types:
+        for cast in tree.find_all(exp.DataType):
+            kind = cast.args.get("kind")
+            if cast.this == exp.DataType.Type.USERDEFINED and isinstance(kind, exp.Dot):
+                schema, kind = kind.this, kind.expression
+            else:
+                schema = None
+            if cast.this != exp.DataType.Type.USERDEFINED or \
+                    not isinstance(kind, exp.Identifier) or "start" not in kind.meta:
+                continue
+            out.append(_with_dynamic(TableRef(
+                name=kind.name, schema=schema.name if isinstance(schema, exp.Identifier) else None,
+                quoted=bool(kind.args.get("quoted")),
+                span=Span(kind.meta["start"], kind.meta["end"] + 1), role="use"), placeholders))
     for table in tree.find_all(exp.Table):
         ident = table.this
         if not isinstance(ident, exp.Identifier):

@@ -4,8 +4,10 @@
 Parses every SQL fragment of the sources (``.sql`` files statement by
 statement, SQL string literals in Python) and flags each place where a
 forbidden table is used *as a table*: after ``FROM``/``JOIN``, as the target
-of ``INSERT``/``UPDATE``/``DELETE``/``REPLACE``, in DDL, ``REFERENCES``, and
-inside trigger bodies.  Names match as the dialect compares identifiers:
+of ``INSERT``/``UPDATE``/``DELETE``/``REPLACE``, in DDL, ``REFERENCES``,
+inside trigger bodies, and (PostgreSQL) in a cast to the table's row type
+(``r.*::task_sessions``).  A table named through a module or class constant
+(``"... FROM %s" % self.TABLE``) is reported once, at the constant.  Names match as the dialect compares identifiers:
 any letter case, quoted (``"task_sessions"``, backticks) or qualified by a
 schema on the dialect's search path (``main.task_sessions`` in SQLite,
 ``public.task_sessions`` with ``dialect: postgres``; ``app.task_sessions``
