@@ -1,0 +1,499 @@
+"""Finding SQL in a Python module's ``ast``: candidate sites, sinks, constants, scopes.
+
+One iterative walk (`Walker`) collects every place a str literal can become
+SQL (a *site*: a literal, a ``%`` or ``.format`` template, a ``+`` chain, a
+``SEP.join([...])``), which of them reach a SQL sink (the DB-API execute
+family, ``read_sql``, SQLAlchemy's ``text()``) directly or through a name,
+which are UI text or pieces of a statement assembled at run time, and the
+``str`` constants each scope binds (`Scope`), so that a name used in a
+template resolves to its value with Python's scoping rules.  What the
+literal's characters are is the lexer's business (`gatecheck.extract.python_templates`).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable, Sequence
+from typing import Final, TypeGuard
+
+__all__ = ["SQL_KEYWORDS", "SQL_START", "Scope", "Walker", "is_str", "may_start_sql",
+           "start_key", "str_value"]
+
+#: Statement keywords that make a string outside a sink a SQL candidate.
+SQL_KEYWORDS: Final = (
+    "SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "CREATE", "ALTER", "DROP",
+    "REPLACE", "PRAGMA", "EXPLAIN", "VALUES", "UPSERT", "MERGE", "TRUNCATE",
+    "VACUUM", "ATTACH", "DETACH", "REINDEX", "ANALYZE",
+)
+_KEYWORDS = "|".join(SQL_KEYWORDS)
+
+# Whitespace, opening parentheses and SQL comments may precede the keyword.
+# The loop is possessive so that a long run of filler cannot backtrack.
+SQL_START: Final = re.compile(
+    rf"(?:\s|\(|--[^\r\n]*+|/\*.*?\*/)*+(?:{_KEYWORDS})\b", re.IGNORECASE | re.DOTALL)
+# A first literal piece made only of that filler: an f-string or concatenation
+# may still reach a keyword after it (``"(" + "SELECT ..."``).
+SQL_FILLER: Final = re.compile(
+    r"(?:\s|\(|--[^\r\n]*+|/\*.*?\*/)*+(?:--[^\r\n]*|/\*.*)?", re.DOTALL)
+
+# --- sinks --------------------------------------------------------------------
+_SINK_CALLS: Final = frozenset(
+    {"execute", "executemany", "executescript", "read_sql", "read_sql_query", "mogrify"})
+# "_execute", "safe_execute": wrappers keep the DB-API name as a suffix.
+_SINK_SUFFIXES: Final = tuple("_" + name for name in _SINK_CALLS)
+# ``text`` only by its exact name: a suffix match would take in ``gettext``
+# and ``context`` calls, whose UI strings must not be held to SQL syntax.
+_EXACT_SINK_CALLS: Final = _SINK_CALLS | {"text"}
+# ... and as a method only of what names SQLAlchemy (``sa.text``,
+# ``sqlalchemy.text``, ``sql.text``, Flask-SQLAlchemy's ``db.text``):
+# ``Response.text("Method not allowed")`` is a web response, not SQL.
+_TEXT_OWNERS: Final = frozenset({"sqlalchemy", "sa", "sql", "expression", "db"})
+# gettext and friends: what they are given is text for people.
+_TRANSLATION_CALLS: Final = frozenset({
+    "_", "N_", "gettext", "ngettext", "pgettext", "npgettext", "dgettext", "ugettext",
+    "gettext_lazy", "ngettext_lazy", "pgettext_lazy", "gettext_noop", "lazy_gettext", "tr"})
+_SQL_KEYWORD_ARGS: Final = frozenset({"sql", "statement", "query"})
+#: str methods that fill ``{field}`` templates.
+FORMAT_CALLS: Final = frozenset({"format", "format_map"})
+#: Calls that take pieces of a statement built at run time.
+_PIECE_CALLS: Final = frozenset({"append", "extend", "insert", "join"})
+
+Key = tuple[int, int]   # (lineno, byte column): orders positions within a file
+
+
+def may_start_sql(first: ast.expr, whole: bool) -> bool:
+    """Cheap test on decoded ``ast`` values before a non-sink literal is lexed.
+
+    The SQL text differs from the Python value only by placeholders, which
+    never form a keyword, so the value's start decides.  ``whole``: the
+    literal is all of the fragment, so filler alone cannot lead to a keyword.
+    """
+    if isinstance(first, ast.JoinedStr):
+        head = first.values[0] if first.values else None
+        if not isinstance(head, ast.Constant):
+            return True  # starts with a field, which may resolve to a constant
+        first, whole = head, False
+    value = str_value(first)
+    return bool(SQL_START.match(value) or (not whole and SQL_FILLER.fullmatch(value)))
+
+
+def str_value(node: ast.expr) -> str:
+    """The value of a node known to be a str constant."""
+    value = node.value if isinstance(node, ast.Constant) else None
+    if not isinstance(value, str):
+        raise TypeError(f"not a str constant: {ast.dump(node)}")
+    return value
+
+
+
+# ------------------------------------------------------------------------------
+# Scopes: which str constant a bare name refers to
+# ------------------------------------------------------------------------------
+
+_MODULE, _FUNCTION, _CLASS, _COMPREHENSION = range(4)
+
+
+class Scope:
+    """The names a module, class, function or comprehension binds, by position.
+
+    A binding's value is the ``str`` constant of a simple assignment, or None
+    for anything else (a call, a parameter, a loop variable): a None binding
+    shadows outer constants, so a parameter named like a constant is not
+    replaced by the constant's text.
+    """
+
+    __slots__ = ("parent", "kind", "bindings", "free")
+
+    def __init__(self, parent: Scope | None, kind: int) -> None:
+        self.parent = parent
+        self.kind = kind
+        self.bindings: dict[str, list[tuple[Key, ast.Constant | None]]] = {}
+        self.free: dict[str, bool] = {}  # global (True) / nonlocal (False) declarations
+
+    def bind(self, name: str, key: Key, value: ast.Constant | None = None) -> None:
+        self.bindings.setdefault(name, []).append((key, value))
+
+    def lookup(self, name: str, at: Key) -> ast.Constant | None:
+        """The constant ``name`` holds at position ``at`` of this scope, if known.
+
+        While the code around the use runs (its own scope, and the scopes a
+        comprehension or class body sits in), the nearest binding before the
+        use wins; a function that binds the name only later has an unbound
+        local, not the global.  A function body runs later, once its
+        enclosing scopes have run: there the nearest binding before the use
+        wins, else the first one after it.  Class scopes are invisible from
+        the functions inside them.
+        """
+        scope: Scope | None = self
+        first = True      # the scope of the use itself
+        running = True    # the scope is running at the time of the use
+        while scope is not None:
+            declared = scope.free.get(name)
+            if declared is not None:
+                scope = scope.root() if declared else scope.parent
+                first = running = False
+                continue
+            if scope.kind == _CLASS and not first:
+                scope = scope.parent
+                continue
+            bindings = scope.bindings.get(name)
+            if bindings:
+                before = [b for b in bindings if b[0] <= at]
+                if before:
+                    return max(before, key=lambda b: b[0])[1]
+                if not running:
+                    return min(bindings, key=lambda b: b[0])[1]
+                if scope.kind in (_FUNCTION, _COMPREHENSION):
+                    return None
+            if scope.kind == _MODULE:
+                return None
+            running = running and scope.kind in (_CLASS, _COMPREHENSION)
+            first = False
+            scope = scope.parent
+        return None
+
+    def root(self) -> Scope:
+        scope = self
+        while scope.parent is not None:
+            scope = scope.parent
+        return scope
+
+
+# ------------------------------------------------------------------------------
+# The ast walk: candidate sites, sinks, bindings
+# ------------------------------------------------------------------------------
+
+SITE_STRING, SITE_PERCENT, SITE_FORMAT, SITE_CHAIN, SITE_JOIN = range(5)
+# (kind, root, operands, scope).  The root is what sinks and assignments see:
+# the literal, the BinOp or the .format Call.  The operands are the template
+# literal alone, the operands of a ``+`` chain (the first is a literal), or the
+# elements of ``SEP.join([...])`` followed by the separator literal.
+Site = tuple[int, ast.expr, list[ast.expr], Scope]
+
+# Fields that never hold a string literal, skipped by the generic descent.
+_SKIPPED_FIELDS: Final = frozenset({"ctx", "op", "type_comment", "type_ignores", "kind"})
+_COMPREHENSIONS: Final = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
+_BINDING_NODES: Final = frozenset({
+    ast.AnnAssign, ast.AugAssign, ast.NamedExpr, ast.For, ast.AsyncFor, ast.withitem,
+    ast.Import, ast.ImportFrom, ast.ExceptHandler, ast.Global, ast.Nonlocal})
+_Pending = list[tuple[list[ast.AST], "Scope"]]
+
+
+def is_str(node: object) -> TypeGuard[ast.Constant | ast.JoinedStr]:
+    """A str literal (possibly an f-string); bytes literals are not SQL text."""
+    if isinstance(node, ast.Constant):
+        return type(node.value) is str
+    return isinstance(node, ast.JoinedStr)
+
+
+def _target_names(target: ast.expr) -> Iterable[str]:
+    stack = [target]
+    while stack:
+        node = stack.pop()
+        if type(node) is ast.Name:
+            yield node.id
+        elif isinstance(node, (ast.Tuple, ast.List)):
+            stack.extend(node.elts)
+        elif type(node) is ast.Starred:
+            stack.append(node.value)
+
+
+_Located = ast.expr | ast.stmt | ast.excepthandler
+
+
+def start_key(node: _Located) -> Key:
+    return (node.lineno, node.col_offset)
+
+
+def end_key(node: _Located) -> Key:
+    if node.end_lineno is None or node.end_col_offset is None:
+        return start_key(node)
+    return (node.end_lineno, node.end_col_offset)
+
+
+class Walker:
+    """One iterative pass over the tree (deep nesting must not hit the recursion limit)."""
+
+    __slots__ = ("sites", "sink_ids", "prose_ids", "piece_ids", "joined_ids", "sink_names",
+                 "assigned",
+                 "template_names", "attributes", "_fields")
+
+    def __init__(self) -> None:
+        self.sites: list[Site] = []
+        #: ids of the nodes passed as the SQL argument of a sink call.
+        self.sink_ids: set[int] = set()
+        #: Arguments of translation calls (``_("Delete from gPodder")``): UI text,
+        #: never SQL, even when the engine's grammar would accept it.
+        self.prose_ids: set[int] = set()
+        #: Strings that are pieces of a statement built at run time (`Fragment.piece`).
+        self.piece_ids: set[int] = set()
+        #: Elements of a ``SEP.join([...])`` that is a site of its own.
+        self.joined_ids: set[int] = set()
+        #: names (and attribute names) passed as the SQL argument of a sink call.
+        self.sink_names: set[str] = set()
+        #: id of an assigned value -> the names it is assigned to.
+        self.assigned: dict[int, list[str]] = {}
+        #: names (and attribute names) used as a template elsewhere,
+        #: ``NAME.format(...)`` or ``NAME % args``: their literal is one too.
+        self.template_names: dict[str, int] = {}
+        #: attribute name -> the str constant every class body and every
+        #: ``obj.NAME = ...`` of the module assigns it (``self.TABLE`` reads
+        #: ``TABLE = 'episode'``); None when assigned anything else too.
+        self.attributes: dict[str, ast.Constant | None] = {}
+        self._fields: dict[type, tuple[str, ...]] = {}
+
+    def walk(self, tree: ast.Module) -> None:
+        # Each scope's nodes are walked with a plain stack; nested scopes wait
+        # in ``pending`` with the scope their names resolve in.
+        pending: list[tuple[list[ast.AST], Scope]] = [(list(tree.body), Scope(None, _MODULE))]
+        while pending:
+            stack, scope = pending.pop()
+            self._walk_scope(stack, scope, pending)
+
+    def _walk_scope(self, stack: list[ast.AST], scope: Scope, pending: _Pending) -> None:
+        # Most frequent node types first: this loop visits every node of
+        # every Python file that passes the prefilter.
+        sites = self.sites
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.Name):
+                continue
+            if isinstance(node, ast.Constant):
+                if type(node.value) is str:
+                    sites.append((SITE_STRING, node, [node], scope))
+            elif isinstance(node, ast.Call):
+                self._call(node, scope, stack)
+            elif isinstance(node, ast.JoinedStr):
+                # Not descended: 3.11 positions inside f-strings are unreliable.
+                sites.append((SITE_STRING, node, [node], scope))
+            elif isinstance(node, ast.Expr):
+                # A docstring or a bare string statement is never SQL.
+                if not is_str(node.value):
+                    stack.append(node.value)
+            elif isinstance(node, ast.Assign):
+                self._assign(node, node.targets, node.value, scope)
+                stack.extend(node.targets)
+                stack.append(node.value)
+            elif isinstance(node, ast.BinOp):
+                self._binop(node, scope, stack)
+            elif isinstance(node, (ast.List, ast.Tuple)):
+                if len(node.elts) > 1:
+                    self._parts_list(node.elts)
+                stack.extend(node.elts)
+            elif isinstance(node, ast.Dict):
+                stack.extend(node.values)
+                stack.extend(k for k in node.keys if k is not None and not is_str(k))
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                self._function(node, scope, stack, pending)
+            elif isinstance(node, ast.ClassDef):
+                scope.bind(node.name, start_key(node))
+                stack.extend(node.decorator_list)
+                stack.extend(node.bases)
+                stack.extend(node.keywords)
+                pending.append((list(node.body), Scope(scope, _CLASS)))
+            elif isinstance(node, _COMPREHENSIONS):
+                inner = Scope(scope, _COMPREHENSION)
+                for generator in node.generators:
+                    for name in _target_names(generator.target):
+                        inner.bind(name, start_key(node))
+                pending.append((list(ast.iter_child_nodes(node)), inner))
+            else:
+                t = type(node)
+                if t in _BINDING_NODES:
+                    self._bindings(node, scope)
+                fields = self._fields.get(t)
+                if fields is None:
+                    fields = self._fields[t] = tuple(
+                        f for f in getattr(t, "_fields", ()) if f not in _SKIPPED_FIELDS)
+                for f in fields:
+                    value = getattr(node, f, None)
+                    if type(value) is list:
+                        stack.extend(value)  # may hold None or str: no fields, skipped
+                    elif isinstance(value, ast.AST):
+                        stack.append(value)
+
+    def _call(self, node: ast.Call, scope: Scope, stack: list[ast.AST]) -> None:
+        func = node.func
+        name = (func.attr if isinstance(func, ast.Attribute)
+                else func.id if isinstance(func, ast.Name) else None)
+        if name is not None and (name in _EXACT_SINK_CALLS or name.endswith(_SINK_SUFFIXES)) \
+                and (name != "text" or _sqlalchemy_text(func)):
+            self._sink_argument(node)
+        elif name in _TRANSLATION_CALLS:
+            self.prose_ids.update(id(arg) for arg in node.args)
+        if name == "join" and isinstance(func, ast.Attribute) and is_str(func.value) \
+                and isinstance(func.value, ast.Constant) and len(node.args) == 1 \
+                and isinstance(node.args[0], (ast.List, ast.Tuple)) \
+                and any(is_str(e) for e in node.args[0].elts):
+            # ' '.join(["SELECT ...", "FROM t", ...]): one statement, read whole.
+            elements = node.args[0].elts
+            self.sites.append((SITE_JOIN, node, [*elements, func.value], scope))
+            self.joined_ids.update(id(e) for e in elements)
+        elif name in _PIECE_CALLS and isinstance(func, ast.Attribute):
+            # parts.append("..."), parts.extend([...]), "\n".join([...])
+            for arg in node.args:
+                self._pieces(arg.elts if isinstance(arg, (ast.List, ast.Tuple)) else [arg])
+        template = func.value if isinstance(func, ast.Attribute) and name in FORMAT_CALLS else None
+        if isinstance(template, ast.Constant) and type(template.value) is str:
+            self.sites.append((SITE_FORMAT, node, [template], scope))
+        else:
+            self._template_name(template, SITE_FORMAT)
+            stack.append(func)
+        stack.extend(node.args)
+        stack.extend(kw.value for kw in node.keywords)
+
+    def _pieces(self, nodes: Sequence[ast.expr]) -> None:
+        self.piece_ids.update(id(n) for n in nodes if is_str(n))
+
+    def _parts_list(self, elements: list[ast.expr]) -> None:
+        """A list that mixes statement-like strings with bits that are no statement
+        (``"),"``, ``"name AS ("``) holds one statement in parts."""
+        strings = [e for e in elements if is_str(e)]
+        if len(strings) > 1 and any(not may_start_sql(e, whole=True) for e in strings) \
+                and any(may_start_sql(e, whole=True) for e in strings):
+            self._pieces(strings)
+
+    def _template_name(self, node: ast.expr | None, kind: int) -> None:
+        if isinstance(node, ast.Name):
+            self.template_names[node.id] = kind
+        elif isinstance(node, ast.Attribute):  # self.SQL_COUNT.format(...)
+            self.template_names[node.attr] = kind
+
+    def _sink_argument(self, call: ast.Call) -> None:
+        arg: ast.expr | None = None
+        if call.args and not isinstance(call.args[0], ast.Starred):
+            arg = call.args[0]
+        else:
+            arg = next((kw.value for kw in call.keywords if kw.arg in _SQL_KEYWORD_ARGS), None)
+        if arg is None:
+            return
+        self.sink_ids.add(id(arg))
+        # A named template: ``execute(SQL % args)``, ``execute(SQL.format(...))``.
+        if isinstance(arg, ast.BinOp) and isinstance(arg.op, ast.Mod):
+            arg = arg.left
+        elif (isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute)
+                and arg.func.attr in FORMAT_CALLS):
+            arg = arg.func.value
+        if isinstance(arg, ast.Name):
+            self.sink_names.add(arg.id)
+        elif isinstance(arg, ast.Attribute):  # self.SQL_GET: a class constant
+            self.sink_names.add(arg.attr)
+
+    def _binop(self, node: ast.BinOp, scope: Scope, stack: list[ast.AST]) -> None:
+        if isinstance(node.op, ast.Mod) and is_str(node.left):
+            self.sites.append((SITE_PERCENT, node, [node.left], scope))
+            stack.append(node.right)
+            return
+        if isinstance(node.op, ast.Mod):
+            self._template_name(node.left, SITE_PERCENT)
+        if not isinstance(node.op, ast.Add):
+            stack.append(node.left)
+            stack.append(node.right)
+            return
+        # Flatten the left spine of ``a + b + c``: every BinOp of the spine is
+        # consumed here, so a long chain is walked once, not once per level.
+        operands: list[ast.expr] = [node.right]
+        left = node.left
+        while isinstance(left, ast.BinOp) and isinstance(left.op, ast.Add):
+            operands.append(left.right)
+            left = left.left
+        operands.append(left)
+        operands.reverse()
+        if is_str(operands[0]):
+            self.sites.append((SITE_CHAIN, node, operands, scope))
+            stack.extend(op for op in operands if not is_str(op))
+        else:
+            stack.extend(operands)
+
+    def _assign(self, node: ast.stmt, targets: list[ast.expr], value: ast.expr | None,
+                scope: Scope) -> None:
+        constant = value if isinstance(value, ast.Constant) and type(value.value) is str else None
+        key = end_key(node)  # the name is bound once the statement has run
+        assigned: list[str] = []
+        for target in targets:
+            if isinstance(target, ast.Name):
+                scope.bind(target.id, key, constant)
+                assigned.append(target.id)
+                if scope.kind == _CLASS:
+                    self._attribute(target.id, constant)
+            elif isinstance(target, ast.Attribute):
+                assigned.append(target.attr)
+                self._attribute(target.attr, constant)
+            else:
+                for name in _target_names(target):
+                    scope.bind(name, key)
+        if assigned and value is not None:
+            self.assigned[id(value)] = assigned
+
+    def _attribute(self, name: str, constant: ast.Constant | None) -> None:
+        if name not in self.attributes:
+            self.attributes[name] = constant
+            return
+        known = self.attributes[name]
+        if known is not None and (constant is None or constant.value != known.value):
+            self.attributes[name] = None
+
+    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda,
+                  scope: Scope, stack: list[ast.AST], pending: _Pending) -> None:
+        # Defaults, annotations and decorators run in the enclosing scope.
+        key = start_key(node)
+        args = node.args
+        inner = Scope(scope, _FUNCTION)
+        params = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+        if args.vararg:
+            params.append(args.vararg)
+        if args.kwarg:
+            params.append(args.kwarg)
+        for param in params:
+            inner.bind(param.arg, key)
+            if param.annotation is not None:
+                stack.append(param.annotation)
+        stack.extend(args.defaults)
+        stack.extend(d for d in args.kw_defaults if d is not None)
+        if isinstance(node, ast.Lambda):
+            pending.append(([node.body], inner))
+            return
+        scope.bind(node.name, key)
+        stack.extend(node.decorator_list)
+        if node.returns is not None:
+            stack.append(node.returns)
+        pending.append((list(node.body), inner))
+
+    def _bindings(self, node: ast.AST, scope: Scope) -> None:
+        """Names bound by the less common statements (none of them to a constant)."""
+        if isinstance(node, ast.AnnAssign):
+            self._assign(node, [node.target], node.value, scope)
+        elif isinstance(node, (ast.AugAssign, ast.NamedExpr)):
+            for name in _target_names(node.target):
+                scope.bind(name, end_key(node))
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            for name in _target_names(node.target):
+                scope.bind(name, start_key(node))
+        elif isinstance(node, ast.withitem):
+            if node.optional_vars is not None:
+                for name in _target_names(node.optional_vars):
+                    scope.bind(name, start_key(node.context_expr))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                scope.bind((alias.asname or alias.name).partition(".")[0], end_key(node))
+        elif isinstance(node, ast.ExceptHandler):
+            if node.name:
+                scope.bind(node.name, start_key(node))
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            for name in node.names:
+                scope.free[name] = isinstance(node, ast.Global)
+
+
+# ------------------------------------------------------------------------------
+# The lexer: literal source -> SQL text + origin map
+
+def _sqlalchemy_text(func: ast.expr) -> bool:
+    """Whether a call of ``text`` is SQLAlchemy's: a bare ``text(...)`` (imported
+    from it) or one reached from a SQLAlchemy name (``sa.text``,
+    ``sqlalchemy.sql.expression.text``), never ``Response.text(...)``."""
+    root = func
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    return func is root or (isinstance(root, ast.Name)
+                            and root.id.casefold() in _TEXT_OWNERS)
