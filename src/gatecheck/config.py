@@ -52,7 +52,10 @@ TOP_KEYS = ("version", "database", "dialect", "sources", "include", "rules")
 WIDENING_KEYS = ("allow_outside_includes",)
 PACK_KEYS = ("version", "include", "rules")
 SOURCES_KEYS = ("include", "exclude")
-DATABASE_KEYS = ("url", "migrations", "seed_data", "replay_url", "schemas")
+DATABASE_KEYS = ("url", "migrations", "seed_data", "replay_url", "schemas", "pattern", "skip",
+                 "build", "on_failure")
+#: ``on_failure:`` values: what the rules do when a replayed file fails.
+ON_FAILURE = ("stop", "continue")
 COMMON_RULE_KEYS = ("id", "kind", "severity", "message", "paths", "exclude", "ignore")
 
 
@@ -80,6 +83,18 @@ class DatabaseSpec:
     replay_url: str | None = None
     #: Schemas to check (PostgreSQL); empty: the engine's default (``public``).
     schemas: tuple[str, ...] = ()
+    #: ``pattern:``, the project's runner's selection: a regex searched in each
+    #: migration's file name; files it misses are skipped, the rest are sorted
+    #: by its ``version`` group (else its first group), numerically.
+    pattern: str | None = None
+    #: ``skip:``, gitignore-style globs (relative to ``base_dir``) of migrations not replayed.
+    skip: tuple[str, ...] = ()
+    #: ``build:``, the argv of the project's own migrate command, run (only with
+    #: ``--allow-build``) against a scratch database instead of a replay.
+    build: tuple[str, ...] = ()
+    #: ``on_failure:`` ``stop`` (a failed replay leaves the database rules not
+    #: run) or ``continue`` (they check the schema built up to the failure).
+    on_failure: str = "stop"
     #: Relative paths in ``url``/``migrations``/``seed_data`` resolve against this.
     base_dir: Path = Path(".")
 

@@ -33,9 +33,9 @@ file (prefilter, parse, positions), `gatecheck.extract.python_sinks` finds
 the candidate sites, the sinks and the constants in scope, and
 `gatecheck.extract.python_templates` lexes templates and their holes; this
 module puts them together.  All of it stays stdlib-only and never imports
-sqlglot: it runs on every Python file of a repository.  Deciding whether a candidate really is SQL is
-the SQL parser's job; here a non-sink string only needs to *start* like a
-statement.
+sqlglot: it runs on every Python file of a repository.  Deciding whether a
+candidate really is SQL is the engine's job; here a non-sink string only
+needs to *start* like a statement.
 """
 
 from __future__ import annotations
