@@ -178,7 +178,7 @@ def test_only_sqlalchemy_text_is_a_sink(tmp_path: Path) -> None:
         "app.py": ('return Response.text("Method not allowed", status=405)\n'
                    'q = sa.text("SELEC 1")\n'
                    'r = text("SELEC 2")\n')})
-    run = gatecheck("run", cwd=tmp_path)
+    run = gatecheck("run", "--format", "concise", cwd=tmp_path)
     assert [line.split(":")[1] for line in run.stdout.splitlines()[:-1]] == ["2", "3"], \
         run.stdout
 
@@ -192,7 +192,7 @@ def test_translated_ui_text_is_never_sql(tmp_path: Path) -> None:
         "app.py": ('label = _("Delete from gPodder")\n'
                    'other = gettext("Delete from gPodder")\n'
                    'cur.execute("Delete from gPodder")\n')})
-    run = gatecheck("run", cwd=tmp_path)
+    run = gatecheck("run", "--format", "concise", cwd=tmp_path)
     assert [line.split(":")[1] for line in run.stdout.splitlines()[:-1]] == ["3"], run.stdout
 
 

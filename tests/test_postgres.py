@@ -135,6 +135,7 @@ def test_trigger_bodies_do_not_follow_a_rename_in_postgres(pg: str, tmp_path: Pa
 
 
 ALL_KINDS = """version: 1
+dialect: postgres
 include: [gates/session-tables.yaml, gates/migration-integrity.yaml]
 rules:
   - {id: q, kind: query, sql: "SELECT session_id FROM chat_sessions ORDER BY 1 LIMIT 3"}

@@ -18,6 +18,7 @@ parse, so runs served from the cache never pay for it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Iterator
@@ -37,6 +38,7 @@ from gatecheck.facts import (
     StatementText,
     TableRef,
     default_schemas,
+    located,
     table_key,
 )
 from gatecheck.positions import LineIndex, Span
@@ -75,15 +77,34 @@ _CLOSERS = frozenset({TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE}
 
 
 def analyse(fragment: Fragment, dialect: str = "sqlite", *,
-            keep_trees: bool = True) -> FragmentFacts:
+            keep_trees: bool = True, columns: bool = False,
+            keep_fragment: bool = False) -> FragmentFacts:
     """Parse ``fragment``; spans in the result are in the file's coordinates.
 
     ``keep_trees``: keep each statement's sqlglot tree (and the fragment, to
     map tree positions) for rules that walk trees; the cache and worker
-    processes drop them.
+    processes drop them.  ``columns``: resolve each statement's column
+    references to their candidate sources (`gatecheck.columnfacts`), which
+    the cache keeps.  ``keep_fragment``: keep the fragment without the trees.
     """
-    facts = FragmentFacts(fragment.path, is_sql=False, fragment=fragment, piece=fragment.piece)
-    _analyse(fragment, dialect, facts, keep_trees)
+    facts = analyse_in_place(fragment, dialect, keep_trees=keep_trees, columns=columns)
+    if keep_fragment and facts.fragment is None:
+        facts.fragment = fragment
+    return located(facts, fragment)
+
+
+def analyse_in_place(fragment: Fragment, dialect: str = "sqlite", *, keep_trees: bool = False,
+                     columns: bool = False) -> FragmentFacts:
+    """`analyse` with spans in the fragment's SQL, not yet in the file: what depends on
+    the fragment's text alone (`gatecheck.facts.located` puts it in a file).  Without
+    ``keep_trees`` the result holds no tree and no fragment, and may be kept for any
+    fragment of the same text (`gatecheck.pipeline`'s statement memo)."""
+    facts = FragmentFacts(fragment.path, is_sql=False, fragment=fragment, piece=fragment.piece,
+                          clause=fragment.prefix > 0, receiver=fragment.receiver)
+    trees = keep_trees or columns
+    _analyse(fragment, dialect, facts, trees)
+    if facts.errors and not fragment.sink:
+        facts = _one_per_line(fragment, dialect, trees) or facts
     # A string is SQL where it sits (a sink) or when the grammar accepts it.  One
     # that reaches no sink and that the engine's grammar rejects is prose ("Select
     # a file", "Update Version"), whatever words it starts with; a template whose
@@ -92,18 +113,57 @@ def analyse(fragment: Fragment, dialect: str = "sqlite", *,
                     or bool(not facts.errors and _LOOKS_LIKE_SQL.match(fragment.sql)))
     if facts.is_sql and not fragment.sink and _engine_rejects_any(dialect, fragment, facts):
         facts.is_sql = False
-    to_file = fragment.file_span
-    facts.tables = [t._replace(span=to_file(t.span)) for t in facts.tables]
-    facts.errors = [ParseProblem(e.message, to_file(e.span)) for e in facts.errors]
-    facts.not_checked = [ParseProblem(e.message, to_file(e.span)) for e in facts.not_checked]
-    facts.texts = [t._replace(span=to_file(t.span)) for t in facts.texts]
-    for statement in facts.statements:
-        statement.span = to_file(statement.span)
-        statement.first_token = to_file(statement.first_token)
-        if not keep_trees:
-            statement.tree = None
+    if fragment.prefix:  # the statement text a clause was read after is not the source's
+        facts.tables = [t for t in facts.tables if t.span.start >= fragment.prefix]
+    if columns:
+        from gatecheck.columnfacts import statement_columns
+
+        kept = facts.fragment or fragment
+        facts.columns = [statement_columns(s.tree, s.span, _same, kept.placeholders)
+                         for s in facts.statements if s.tree is not None]
     if not keep_trees:
+        for statement in facts.statements:
+            statement.tree = None
         facts.fragment = None
+    return facts
+
+
+def _same(span: Span) -> Span:
+    return span
+
+
+#: A line break followed by what starts a statement (a literal of several
+#: statements, one per line, that the code splits with ``.split('\n')``).
+_LINE_THEN_STATEMENT = re.compile(
+    r"\n(?=[ \t]*(?:SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|REPLACE|PRAGMA|WITH)\b)",
+    re.IGNORECASE)
+
+
+def _one_per_line(fragment: Fragment, dialect: str, keep_trees: bool) -> FragmentFacts | None:
+    """A literal that holds several statements one per line, without ``;``.
+
+    Code that runs ``for sql in SCRIPT.split('\n'): db.execute(sql)`` keeps
+    statements in one literal with nothing but line breaks between them.
+    Read whole, that is one broken statement; if every line that starts
+    with a statement keyword makes a statement the engine accepts, those are
+    the statements (the line break before each becomes a ``;``, so every
+    offset stays put).  Only for strings outside a sink: a sink runs the
+    text whole, where the missing ``;`` is a real error.
+    """
+    sql = fragment.sql
+    breaks = [m.start() for m in _LINE_THEN_STATEMENT.finditer(sql) if sql[:m.start()].strip()]
+    if not breaks:
+        return None
+    chars = list(sql)
+    for at in breaks:
+        chars[at] = ";"
+    split = dataclasses.replace(fragment, sql="".join(chars))
+    facts = FragmentFacts(fragment.path, is_sql=False, fragment=split, piece=fragment.piece,
+                          receiver=fragment.receiver)
+    _analyse(split, dialect, facts, keep_trees)
+    if facts.errors or len(facts.statements) < 2 or \
+            _engine_rejects_any(dialect, split, facts):
+        return None
     return facts
 
 
@@ -126,14 +186,75 @@ def _analyse_piece(d: Dialect, sql: str, tokens: list[Token] | ParseProblem,
                    facts: FragmentFacts, placeholders: tuple[Span, ...],
                    keep_trees: bool) -> None:
     if isinstance(tokens, ParseProblem):
-        _judge(d, sql, tokens, Span(0, len(sql)), placeholders, facts)
+        _untokenized(d, sql, tokens, facts, placeholders, keep_trees)
         return
+    ends = _engine_ends(d, sql) if _dialect_name(d) == "postgres" else None
     rewritten = _for_sqlglot(sql, tokens, sqlite=_dialect_name(d) == "sqlite")
     if rewritten != sql:
         sql = rewritten
         tokens = d.tokenize(sql)
-    for chunk in _split_statements(tokens):
+    for chunk in _split_statements(tokens, ends):
         _parse_statement(d, sql, chunk, facts, placeholders, keep_trees)
+
+
+def _engine_ends(d: Dialect, sql: str) -> frozenset[int] | None:
+    """Offsets of the ``;`` that end statements, as the engine's own lexer reads
+    ``sql`` (PostgreSQL: psql's rules, ``BEGIN ATOMIC ... END`` bodies and
+    ``CREATE RULE ... DO (a; b)`` whole; SQLite: ``sqlite3_complete``); None
+    without an engine, or when its lexer gives up."""
+    name = _dialect_name(d)
+    if name == "postgres":
+        from gatecheck.engines.postgres import statement_ends
+
+        ends = statement_ends(sql)
+        return None if ends is None else frozenset(ends)
+    if name == "sqlite":
+        from gatecheck.engines.sqlite import statement_ends as sqlite_ends
+
+        return frozenset(sqlite_ends(sql))
+    return None
+
+
+def _untokenized(d: Dialect, sql: str, problem: ParseProblem, facts: FragmentFacts,
+                 placeholders: tuple[Span, ...], keep_trees: bool) -> None:
+    """sqlglot cannot tokenize ``sql`` (``SELECT (f($1,$2))[1]`` in PostgreSQL).
+
+    Several statements are split where the engine's lexer ends them and each
+    is analysed on its own, so one odd statement does not hide a file; a
+    statement sqlglot cannot tokenize is judged by the engine's grammar alone,
+    and on PostgreSQL its relations are the ones pglast's tree names.
+    """
+    ends = _engine_ends(d, sql)
+    bounds: list[tuple[int, int]] = []
+    start = 0
+    for end in sorted(ends or ()):
+        if sql[start:end].strip():
+            bounds.append((start, end))
+        start = end + 1
+    if sql[start:].strip():
+        bounds.append((start, len(sql)))
+    if len(bounds) > 1:
+        for begin, end in bounds:
+            text = sql[begin:end]
+            shifted = tuple(Span(p.start - begin, p.end - begin) for p in placeholders
+                            if p.end > begin and p.start < end)
+            piece = FragmentFacts(facts.path, is_sql=False)
+            _analyse_piece(d, text, _tokenize(d, text), piece, shifted, keep_trees)
+            _move(piece, begin, facts)
+        return
+    span = Span(0, len(sql))
+    if bounds:
+        lead = len(sql[bounds[0][0]:bounds[0][1]]) - len(sql[bounds[0][0]:bounds[0][1]].lstrip())
+        span = Span(bounds[0][0] + lead, len(sql[:bounds[0][1]].rstrip()))
+    before = len(facts.errors)
+    _judge(d, sql, ParseProblem(problem.message, span), span, placeholders, facts)
+    if _dialect_name(d) == "postgres" and len(facts.errors) == before:
+        from gatecheck.engines.postgres import relations as postgres_relations
+
+        facts.texts.append(StatementText(span, sql[span.start:span.end]))
+        found = postgres_relations(sql[span.start:span.end])
+        if found is not None:
+            facts.tables.extend(_located(found, sql, span, placeholders))
 
 
 def _tokenize(d: Dialect, sql: str) -> list[Token] | ParseProblem:
@@ -179,18 +300,20 @@ def _statement_cut(d: Dialect, sql: str, start: int) -> tuple[int, list[Token]] 
             return None
         end = match.end()
         tokens = _tokenize(d, sql[start:end])
-        if isinstance(tokens, list) and tokens and _ends_statement(tokens):
+        ends = _engine_ends(d, sql[start:end]) if _dialect_name(d) == "postgres" else None
+        if isinstance(tokens, list) and tokens and _ends_statement(tokens, ends):
             return end, tokens
         # Grow geometrically: retrying every line would tokenize quadratically.
         want = start + 2 * (end - start)
     return None
 
 
-def _ends_statement(tokens: list[Token]) -> bool:
-    """Whether the last token is a ``;`` that ends a statement (not one in a trigger body)."""
+def _ends_statement(tokens: list[Token], ends: frozenset[int] | None = None) -> bool:
+    """Whether the last token is a ``;`` that ends a statement (not one in a trigger body;
+    with ``ends``, one the engine's lexer ends a statement at)."""
     if tokens[-1].token_type != TokenType.SEMICOLON:
         return False
-    chunks = _split_statements(tokens)
+    chunks = _split_statements(tokens, ends)
     return not chunks or chunks[-1][-1] is not tokens[-1]
 
 
@@ -270,14 +393,17 @@ def _is_trigger(chunk: list[Token]) -> bool:
     return len(texts) >= 2 and texts[0] == "CREATE" and "TRIGGER" in texts[1:4]
 
 
-def _split_statements(tokens: list[Token]) -> list[list[Token]]:
-    """Split on ``;``, except inside a trigger's ``BEGIN ... END`` body."""
+def _split_statements(tokens: list[Token],
+                      ends: frozenset[int] | None = None) -> list[list[Token]]:
+    """Split on ``;``, except inside a trigger's ``BEGIN ... END`` body; with
+    ``ends`` (the engine's own account, `_engine_ends`), only at those."""
     chunks: list[list[Token]] = []
     current: list[Token] = []
     depth = 0
     trigger = False  # decided once the statement's first tokens are known
     for tok in tokens:
-        if tok.token_type == TokenType.SEMICOLON and depth == 0:
+        if tok.token_type == TokenType.SEMICOLON and (
+                tok.start in ends if ends is not None else depth == 0):
             if current:
                 chunks.append(current)
             current = []
@@ -743,16 +869,25 @@ def _located(relations: "list[Relation]", sql: str, span: Span,
 def _token_tables(chunk: list[Token], placeholders: tuple[Span, ...]) -> list[TableRef]:
     """Best-effort table names of a statement sqlglot could not parse.
 
-    Only names right after FROM/JOIN/INTO/UPDATE/TABLE are taken, which is
-    where a relation must stand in every SQL dialect.
+    Only names right after FROM/JOIN/INTO/UPDATE/TABLE/REFERENCES are taken,
+    which is where a relation must stand in every SQL dialect.  The name
+    ``CREATE [TEMP] TABLE`` introduces is defined, not used; the one a
+    ``REFERENCES`` clause of its columns names is used (a foreign key's target).
     """
-    out = []
+    out: list[TableRef] = []
+    creates = bool(chunk) and chunk[0].text.upper() == "CREATE"
     for i, tok in enumerate(chunk[:-1]):
-        if tok.text.upper() in _TABLE_KEYWORDS - {"ON"}:
+        word = tok.text.upper()
+        if word in _FALLBACK_KEYWORDS:
             ref = _qualified_name(chunk, i + 1)
             if ref is not None:
+                if creates and word == "TABLE" and not out:
+                    ref = ref._replace(role="define")
                 out.append(_with_dynamic(ref, placeholders))
     return out
+
+
+_FALLBACK_KEYWORDS = frozenset(_TABLE_KEYWORDS - {"ON"} | {"REFERENCES"})
 
 
 # ---------------------------------------------------------------- kinds

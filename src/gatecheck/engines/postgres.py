@@ -4,7 +4,11 @@
 statement names, located in its text, for the table rules; `side_effects`
 names the functions with effects outside one read (``pg_terminate_backend``,
 ``set_config``, ``dblink_exec``, ``lo_export``, ...) a statement calls, which
-data rules refuse before the query is sent.
+data rules refuse before the query is sent; `NameResolver` resolves a
+statement's names with the server's rules.  Where a server is configured and
+asked to (``server_check``), `for_server` says what may be sent to it for
+analysis and `server_verdict` what its answer means; the connection itself
+is `gatecheck.introspect.postgres`'s.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ from __future__ import annotations
 import functools
 import json
 import re
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, NamedTuple, Sequence
+from typing import (TYPE_CHECKING, Any, Iterator, Mapping, NamedTuple, Protocol, Sequence,
+                    runtime_checkable)
 
 from gatecheck.engines import ACCEPTED, NO_ENGINE, Rejected, _Verdict, as_values
 from gatecheck.extract import NEUTRAL
@@ -71,6 +76,84 @@ def _numbered_parameters(text: str) -> str:
     return _QMARK.sub("$1", text) if "?" in text else text
 
 
+
+
+#: Tokens of PostgreSQL's lexer that nest: brackets, and in a routine's
+#: ``BEGIN ATOMIC ... END`` body, ``CASE ... END``.
+_OPEN = {"ASCII_40", "ASCII_91"}
+_CLOSE = {"ASCII_41", "ASCII_93"}
+
+
+def statement_ends(text: str) -> list[int] | None:
+    """Character offsets of the ``;`` that end statements in ``text``, as psql splits a
+    script: PostgreSQL's own lexer (pglast) reads strings, dollar quotes, comments
+    and ``E''`` escapes; a ``;`` inside brackets (``CREATE RULE ... DO (a; b)``)
+    or inside the ``BEGIN ATOMIC ... END`` body of a ``CREATE FUNCTION`` or
+    ``PROCEDURE`` does not end one.  Where the lexer gives up (``0A``, an
+    unterminated quote), the next ``;`` ends that statement and lexing resumes
+    after it, so the ends before a bad token are the same whatever follows it.
+    None without pglast.
+    """
+    if ";" not in text:
+        return []  # most strings in code: one statement, nothing to split
+    tokens = _tokens(text)
+    if tokens is None:
+        return None
+    ends: list[int] = []
+    brackets = body = 0
+    head: list[str] = []  # the statement's first tokens
+    for name, start in tokens:
+        if name in ("SQL_COMMENT", "C_COMMENT"):
+            continue
+        if name == "ASCII_59" and brackets <= 0 and body <= 0:
+            ends.append(start)
+            brackets = body = 0
+            head = []
+            continue
+        if len(head) < 5:
+            head.append(name)
+        if name in _OPEN:
+            brackets += 1
+        elif name in _CLOSE:
+            brackets -= 1
+        elif name == "BEGIN_P" and head[:1] == ["CREATE"] and \
+                ("FUNCTION" in head or "PROCEDURE" in head):
+            body += 1
+        elif name == "CASE" and body > 0:
+            body += 1
+        elif name == "END_P" and body > 0:
+            body -= 1
+    return ends
+
+
+def _tokens(text: str) -> list[tuple[str, int]] | None:
+    """(name, character offset) of each token of PostgreSQL's lexer; past a token it
+    cannot read, the text up to the next ``;`` is one token and lexing resumes."""
+    try:
+        from pglast.parser import ParseError, scan
+    except ImportError:  # pragma: no cover - pglast is a dependency
+        return None
+    out: list[tuple[str, int]] = []
+    base = 0
+    while base < len(text):
+        try:
+            out += [(t.name, base + t.start) for t in scan(text[base:])]
+            return out
+        except ParseError as exc:
+            at = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
+        if at is None or at < 0:
+            return None
+        try:
+            out += [(t.name, base + t.start) for t in scan(text[base:base + at])]
+        except ParseError:
+            return None
+        semicolon = text.find(";", base + at)
+        out.append(("BAD_TOKEN", base + at))
+        if semicolon == -1:
+            return out
+        out.append(("ASCII_59", semicolon))
+        base = semicolon + 1
+    return out
 
 
 class Relation(NamedTuple):
@@ -369,6 +452,8 @@ class Missing(NamedTuple):
 #: Schemas whose relations exist on every server; their columns are not read.
 _NONE: Mapping[str, frozenset[str] | None] = {}
 _SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema"})
+#: Columns every table has, which the catalog lists apart (``attnum < 0``).
+_SYSTEM_COLUMNS = frozenset({"ctid", "xmin", "xmax", "cmin", "cmax", "tableoid"})
 #: ``%s`` / ``%(name)s`` (psycopg) and ``?`` in value position, read as ``$1``.
 _DRIVER_PARAMETER = re.compile(r"%\([A-Za-z_][A-Za-z0-9_]*\)s|%s")
 
@@ -491,7 +576,7 @@ class NameResolver:
         qualified = f"{schema}.{name}" if schema is not None else name
         table = self.schema.table(qualified)
         if table is not None:
-            return True, frozenset(c.name.casefold() for c in table.columns)
+            return True, frozenset(c.name.casefold() for c in table.columns) | _SYSTEM_COLUMNS
         view = self.schema.view(qualified)
         if view is not None:
             return True, frozenset(c.casefold() for c in view.columns) or None
@@ -732,6 +817,12 @@ class _Resolution:
             elif kind == "lockingClause":
                 continue  # FOR UPDATE OF t names a FROM item, not a relation
             else:
+                if kind == "A_Indirection" and isinstance(body, dict) and any(
+                        isinstance(i, dict) and "String" in i
+                        for i in body.get("indirection") or ()):
+                    # ``(p).field``: a field of a composite type, whose fields are
+                    # not read here (the server's analysis decides them).
+                    self.complete = False
                 self.expressions(body, scope, ctes)
 
     def column_ref(self, fields: list[Any], scope: _Scope) -> None:
@@ -805,3 +896,333 @@ def _walk_typed(node: object, wanted: str) -> Iterator[dict[str, Any]]:
             if kind == wanted and isinstance(body, dict):
                 yield body
             yield from _walk_typed(body, wanted)
+
+
+# ---------------------------------------------------------------- the server's analysis
+#
+# Where a live server is configured, ``references-exist`` with ``server_check``
+# asks it to analyse a statement as sqlc's vet does: ``PREPARE`` inside a
+# read-only transaction, then ``DEALLOCATE``, then ``ROLLBACK``.  PREPARE runs
+# parse analysis and the rewriter -- names, types, views, rules -- and executes
+# nothing.  The connection code is `gatecheck.introspect.postgres`'s; what may
+# be sent, and what the server's answer means, is decided here.
+
+#: The name every analysed statement is prepared under (and deallocated).
+PREPARED_NAME = "gatecheck_check"
+#: Statements PREPARE accepts (PostgreSQL's ``PreparableStmt``).
+_PREPARABLE = frozenset({"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"})
+
+
+class Analysis(NamedTuple):
+    """The server's answer to ``PREPARE`` of one statement (nothing was executed)."""
+
+    #: None: analysed without error; else the SQLSTATE it refused the statement with.
+    sqlstate: str | None
+    #: The server's primary message (or why gatecheck did not send the statement).
+    message: str = ""
+    #: 0-based character offset in the statement where the server points, if it says.
+    position: int | None = None
+    #: False when gatecheck refused to send the statement (`preparable_refusal`).
+    sent: bool = True
+
+
+class ServerStatement(NamedTuple):
+    """One statement as it is sent to the server: parameters numbered (``$n``),
+    template holes as values, with the way back to the statement as written."""
+
+    text: str
+    #: For each character of ``text``, its offset in the statement as written.
+    origin: tuple[int, ...]
+    #: Whether template holes (`gatecheck.extract.NEUTRAL`) were made values.
+    holes: bool = False
+
+    def original(self, offset: int) -> int:
+        if not self.origin:
+            return 0
+        return self.origin[max(0, min(offset, len(self.origin) - 1))]
+
+
+class ServerVerdict(NamedTuple):
+    """What the server's analysis says of one statement."""
+
+    #: "valid" (every name resolved), "missing" (a table or column the server
+    #: lacks: the first one it met) or "undecided" (it stopped at something else).
+    outcome: str
+    #: For "missing": "table" or "column", the name as written (quotes removed),
+    #: and its (start, end) in the statement as written.
+    what: str = ""
+    name: str = ""
+    span: tuple[int, int] | None = None
+    #: For "undecided": why, in words.
+    reason: str = ""
+
+
+#: What gatecheck skips when it looks for parameters: string literals (plain,
+#: ``E''``), quoted identifiers, comments and dollar-quoted text.
+_SKIPPED = (r"[Ee]'(?:\\.|''|[^'\\])*'|'(?:''|[^'])*'|\"(?:\"\"|[^\"])*\"|--[^\n]*"
+            r"|/\*.*?\*/|(?P<tag>\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$).*?(?P=tag)")
+#: Driver parameters: psycopg's ``%(name)s`` and ``%s``, PostgreSQL's own ``$n``.
+_PSYCOPG = re.compile(_SKIPPED + r"|%\((?P<pyname>[A-Za-z_][A-Za-z0-9_]*)\)s|(?P<pos>%s)"
+                      r"|\$(?P<num>\d+)", re.DOTALL)
+#: ... and the styles other drivers use: ``:name`` (not a ``::`` cast nor a
+#: slice bound), ``?`` where a value ends (``?`` is also a JSON operator).
+_OTHER = re.compile(_SKIPPED + r"|%\((?P<pyname>[A-Za-z_][A-Za-z0-9_]*)\)s|(?P<pos>%s)"
+                    r"|\$(?P<num>\d+)|(?P<in>\bIN\s+):(?P<inname>[A-Za-z_][A-Za-z0-9_]*)"
+                    r"|(?<![:\w]):(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+                    r"|(?P<q>\?)(?=\s*(?:[),;]|$|\s(?:AND|OR|LIMIT|OFFSET|ORDER|GROUP|RETURNING)\b))",
+                    re.DOTALL | re.IGNORECASE)
+
+
+def _number(sql: str, pattern: re.Pattern[str]) -> ServerStatement:
+    """``sql`` with each driver parameter as a numbered ``$n`` (one number per name),
+    literals, quoted names and comments untouched."""
+    taken = [int(m.group("num")) for m in pattern.finditer(sql) if m.group("num")]
+    next_number = max(taken, default=0) + 1
+    named: dict[str, int] = {}
+    out: list[str] = []
+    origin: list[int] = []
+    last = 0
+    for match in pattern.finditer(sql):
+        name = match.group("pyname") or match.groupdict().get("name") or \
+            match.groupdict().get("inname")
+        if name is None and not (match.group("pos") or match.groupdict().get("q")):
+            continue  # a literal, a comment, a quoted name or a $n: kept
+        if name is not None and name in named:
+            number = named[name]
+        else:
+            number, next_number = next_number, next_number + 1
+            if name is not None:
+                named[name] = number
+        param = f"${number}"
+        start = match.start()
+        if match.groupdict().get("in"):
+            param = f"{match.group('in')}({param})"
+        out.append(sql[last:start])
+        origin.extend(range(last, start))
+        out.append(param)
+        origin.extend(min(start + i, match.end() - 1) for i in range(len(param)))
+        last = match.end()
+    out.append(sql[last:])
+    origin.extend(range(last, len(sql)))
+    return ServerStatement("".join(out), tuple(origin))
+
+
+def for_server(sql: str) -> ServerStatement | str:
+    """``sql`` (one statement, as written) ready for the server's analysis, or why it
+    is not sent: it is not one statement that PREPARE takes (DDL, utility
+    statements), PostgreSQL's grammar rejects it, or it calls a function with
+    side effects (`side_effects`: never sent, although PREPARE runs nothing).
+
+    A template hole (`gatecheck.extract.NEUTRAL`) becomes a value (``(NULL)``):
+    one standing for a name or a clause makes the text unparseable, and so
+    the statement is not sent.
+    """
+    from pglast.parser import ParseError, parse_sql_json
+
+    text = sql.rstrip().rstrip(";").rstrip()
+    holes = NEUTRAL.search(text) is not None
+    if holes:
+        text = as_values(text)
+    tree = None
+    for pattern in (_PSYCOPG, _OTHER):
+        statement = _number(text, pattern)
+        try:
+            tree = json.loads(parse_sql_json(statement.text))
+            break
+        except ParseError:
+            continue
+    if tree is None:
+        return "PostgreSQL's grammar rejects the statement as it would be sent"
+    stmts = tree.get("stmts", [])
+    kinds = [_typed(s.get("stmt"))[0] for s in stmts]
+    if len(kinds) != 1 or kinds[0] not in _PREPARABLE:
+        return "not a statement the server analyses without running it (only SELECT, " \
+            "INSERT, UPDATE, DELETE and MERGE are prepared)"
+    called = side_effects(statement.text)
+    if called:
+        return f"it calls {', '.join(called)}, which can act beyond a read: never sent"
+    return statement._replace(holes=holes)
+
+
+def preparable_refusal(text: str) -> str | None:
+    """Why ``PREPARE gatecheck_check AS text`` may not be sent, or None.
+
+    The connection code checks this again right before sending (defence in
+    depth, as data queries are checked): exactly one ``PREPARE`` of one
+    preparable statement, calling no function with side effects.
+    """
+    from pglast.parser import ParseError, parse_sql_json
+
+    try:
+        tree = json.loads(parse_sql_json(f"PREPARE {PREPARED_NAME} AS {text}"))
+    except ParseError:
+        return "refused: PostgreSQL's grammar rejects the statement"
+    stmts = tree.get("stmts", [])
+    if len(stmts) != 1:
+        return "refused: more than one statement"
+    kind, body = _typed(stmts[0].get("stmt"))
+    if kind != "PrepareStmt" or _typed(body.get("query"))[0] not in _PREPARABLE:
+        return "refused: not one PREPARE of a SELECT, INSERT, UPDATE, DELETE or MERGE"
+    called = side_effects(text)
+    if called is None or called:
+        return f"refused: the statement calls {', '.join(called or ['?'])}, which can act " \
+            "beyond a read; nothing was sent"
+    return None
+
+
+#: A VALUES row that is one parameter (psycopg2's ``execute_values``: ``VALUES %s``).
+_ROW_PARAMETER = re.compile(r"\bVALUES\s+\$\d+", re.IGNORECASE)
+#: SQLSTATEs that are not about a name, in words (the rest: the server's message).
+_UNDECIDED = {
+    "42601": "the server's grammar rejects it",
+    "42883": "an unknown function or operator (or argument types it has no match for)",
+    "42P18": "the type of a parameter cannot be determined without its value",
+    "42P08": "a parameter is used with two types",
+    "42804": "a type mismatch",
+    "42702": "an ambiguous column name",
+    "42704": "an unknown type or object",
+    "3F000": "an unknown schema",
+    "42501": "the role may not see an object it names",
+    "57014": "the analysis exceeded its time limit",
+    "55P03": "a table it names is locked",
+    "0A000": "a feature the server does not support",
+}
+
+
+def server_verdict(statement: ServerStatement, analysis: Analysis,
+                   defined: Mapping[str, frozenset[str] | None] = _NONE) -> ServerVerdict:
+    """The meaning of the server's answer for ``statement`` (sent as `for_server` made it).
+
+    ``undefined_table`` (42P01) at a relation and ``undefined_column`` (42703)
+    at a column are the only "missing" verdicts, located at the name the
+    server points at; a relation or column that ``defined`` (tables created
+    or altered in the same file, casefolded, with their columns where known)
+    makes is not one the server can know yet, so it is undecided.  Every
+    other refusal -- an unknown function (42883), a parameter whose type
+    cannot be inferred (42P18), a syntax error, a timeout -- is undecided.
+    """
+    if not analysis.sent:
+        return ServerVerdict("undecided", reason=analysis.message)
+    if analysis.sqlstate is None:
+        return ServerVerdict("valid")
+    state = analysis.sqlstate
+    if state not in ("42P01", "42703"):
+        why = _UNDECIDED.get(state, "the server refused it")
+        return ServerVerdict("undecided", reason=f"the server stopped at something other "
+                                                  f"than a name: {why} ({state}: "
+                                                  f"{analysis.message})")
+    located = _at_position(statement.text, analysis, state)
+    if located is None:
+        return ServerVerdict("undecided", reason=f"the server's error is not at a name "
+                                                  f"gatecheck can locate ({state}: "
+                                                  f"{analysis.message})")
+    what, name, start, end = located
+    folded = name.casefold()
+    if what == "table" and folded in defined:
+        return ServerVerdict("undecided", reason=f"{name} is created in this file; the "
+                                                  "server does not have it")
+    if what == "column" and (statement.holes or _ROW_PARAMETER.search(statement.text)):
+        # ``VALUES {rows}`` or psycopg2's ``VALUES %s``: sent as one value, it may be
+        # several columns (``column2``), as a hole in a select list may be any.
+        return ServerVerdict("undecided", reason=f"{name} may come from what a template "
+                                                  "hole or a parameter stands for")
+    if what == "column":
+        named = {r.name.casefold() for r in relations(statement.text) or ()}
+        made = [defined[r] for r in named if r in defined]
+        if any(cols is None or folded in cols for cols in made):
+            return ServerVerdict("undecided", reason=f"{name} may be a column this file "
+                                                      "creates or adds; the server does not "
+                                                      "have it")
+    span = (statement.original(start), statement.original(end - 1) + 1)
+    return ServerVerdict("missing", what, name, span)
+
+
+def _at_position(text: str, analysis: Analysis, state: str
+                 ) -> tuple[str, str, int, int] | None:
+    """(what, name, start, end) of the name the server's error points at in ``text``."""
+    from pglast.parser import ParseError, parse_sql_json
+
+    at = analysis.position
+    if at is None or not 0 <= at < len(text):
+        return None
+    try:
+        tree = json.loads(parse_sql_json(text))
+    except ParseError:
+        return None
+    byte = len(text[:at].encode("utf-8"))
+    nodes = [(kind, body, parent) for kind, body, parent in _located(tree, None)
+             if body.get("location") == byte]
+    for kind, body, parent in nodes:
+        if state == "42P01" and kind == "RangeVar":
+            return _named("table", text, at)
+        if state != "42703":
+            continue
+        if kind == "ColumnRef":
+            fields = body.get("fields") or []
+            if not fields or "A_Star" in fields[-1]:
+                return None
+            pkind, pbody = parent if parent is not None else ("", {})
+            if pkind == "A_Indirection":
+                # ``(p).field``: the server points at ``p``; which of them is missing?
+                names = _names(pbody.get("indirection"))
+                if names and _mentions(analysis.message, names[-1]) and \
+                        not _mentions(analysis.message, _names(fields)[-1]):
+                    return _field(text, at, names[-1])
+            return _named("column", text, at)
+        if kind == "ResTarget" and body.get("name") and not body.get("indirection"):
+            return _named("column", text, at)
+        if kind == "InferClause":  # ON CONFLICT (a, b): the server points at "("
+            elems = [str(_typed(e)[1].get("name", "")) for e in body.get("indexElems") or ()]
+            hits = [e for e in elems if e and _mentions(analysis.message, e)]
+            if len(hits) == 1:
+                found = re.compile(r'"?' + re.escape(hits[0]) + r'"?(?=\s*[,)])').search(text, at)
+                if found is not None:
+                    return _named("column", text, found.start())
+    return None
+
+
+def _located(node: object, parent: tuple[str, dict[str, Any]] | None
+             ) -> Iterator[tuple[str, dict[str, Any], tuple[str, dict[str, Any]] | None]]:
+    """Every typed node with a ``location``, with the typed node that holds it."""
+    if isinstance(node, list):
+        for item in node:
+            yield from _located(item, parent)
+    elif isinstance(node, dict):
+        for kind, body in node.items():
+            if kind[:1].isupper() and isinstance(body, dict):
+                if "location" in body:
+                    yield kind, body, parent
+                yield from _located(body, (kind, body))
+            else:
+                yield from _located(body, parent)
+
+
+def _named(what: str, text: str, at: int) -> tuple[str, str, int, int] | None:
+    located = _locate_name(text, at)
+    if located is None:
+        return None
+    start, end, quoted = located
+    name = text[start + 1:end - 1].replace('""', '"') if quoted else text[start:end]
+    return (what, name, start, end) if name else None
+
+
+def _field(text: str, at: int, name: str) -> tuple[str, str, int, int] | None:
+    """The field ``name`` selected from a composite value after ``at``: ``(p).name``."""
+    found = re.compile(r"\)\s*\.\s*(\"" + re.escape(name.replace('"', '""')) + r"\"|" +
+                       re.escape(name) + r"\b)", re.IGNORECASE).search(text, at)
+    if found is None:
+        return None
+    return "column", name, found.start(1), found.end(1)
+
+
+def _mentions(message: str, name: str) -> bool:
+    """Whether the server's message names ``name`` (in any language's quotes)."""
+    return re.search(r"(?<![\w$])" + re.escape(name) + r"(?![\w$])", message) is not None
+
+
+@runtime_checkable
+class Analyser(Protocol):
+    """A database handle that can ask the server to analyse a statement
+    (`gatecheck.introspect.postgres.PostgresDatabase.analyse`)."""
+
+    def analyse(self, sql: str, *, timeout_s: float = ...) -> Analysis: ...

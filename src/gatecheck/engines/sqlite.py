@@ -32,8 +32,10 @@ _NEAR = re.compile(r'^near "(.*)": syntax error$', re.DOTALL)
 _NO_SUCH_TABLE = re.compile(r"^no such table: (?:(main|temp)\.)?(.+)$", re.DOTALL)
 #: Missing tables created before giving up on reaching the parser's end.
 _ROUNDS = 8
-#: Beyond this many stand-in tables the private database starts afresh.
+#: Beyond this many kept stand-in tables the private database starts afresh.
 _MAX_TABLES = 2_000
+#: Statements whose parser looks names up before it has read them whole.
+_DDL = re.compile(r"\b(?:CREATE|ALTER)\b", re.IGNORECASE)
 _LOCAL = threading.local()
 
 
@@ -65,17 +67,27 @@ def _authorize(action: int, *_: object) -> int:
 
 def _stand_in(conn: sqlite3.Connection, schema: str | None, name: str) -> bool:
     """Create an empty table ``name`` so the parser gets past it; False if it cannot."""
-    if _LOCAL.tables >= _MAX_TABLES:
-        conn.close()
-        _LOCAL.conn = None
-        return False
     temp = "TEMP " if schema == "temp" else ""
     try:
         conn.execute(f"CREATE {temp}TABLE IF NOT EXISTS {_quote(name)} (_gatecheck_stand_in)")
     except sqlite3.Error:
         return False
-    _LOCAL.tables += 1
     return True
+
+
+def statement_ends(text: str) -> list[int]:
+    """Offsets of the ``;`` that end statements in ``text``, as SQLite's own
+    ``sqlite3_complete`` reads it: strings, quoted names, comments and a
+    trigger's ``BEGIN ... END`` body."""
+    ends: list[int] = []
+    start = 0
+    at = text.find(";")
+    while at != -1:
+        if sqlite3.complete_statement(text[start:at + 1]):
+            ends.append(at)
+            start = at + 1
+        at = text.find(";", at + 1)
+    return ends
 
 
 @functools.lru_cache(maxsize=4096)  # the same statement recurs across a code base
@@ -92,27 +104,53 @@ def syntax_error(sql: str) -> SyntaxVerdict | None:
     # once prefixed again.
     head = text[:7].upper()
     program = text if head == "EXPLAIN" else f"EXPLAIN {text}"
-    for _ in range(_ROUNDS):
-        conn = _connection()
-        try:
-            conn.execute(program)
-        except sqlite3.ProgrammingError:
-            # Raised after a successful prepare: unbound parameters, or a second
-            # statement after this one (the caller splits them).
-            return None
-        except sqlite3.Error as exc:
-            message = str(exc)
-            missing = _NO_SUCH_TABLE.match(message)
-            if missing is not None and _stand_in(conn, missing.group(1), missing.group(2)):
-                continue
-            if not _SYNTAX.search(message):
+    # A stand-in left by an earlier statement must not change this one's
+    # verdict: SQLite reports "table t already exists" from inside the parser
+    # of CREATE and ALTER, before a later syntax error, and so the verdict
+    # would depend on what was checked before, in which worker.  Those
+    # statements start from an empty database (a savepoint, opened for the
+    # first stand-in, takes them away again).  Every other statement is read
+    # whole before any name is looked up, so stand-ins stay for the next one:
+    # most statements then need none (a savepoint and a stand-in for each
+    # cost three times the compile).
+    keep = _DDL.search(program) is None
+    conn = _connection()
+    opened = False
+    try:
+        for _ in range(_ROUNDS):
+            try:
+                conn.execute(program)
+            except sqlite3.ProgrammingError:
+                # Raised after a successful prepare: unbound parameters, or a
+                # second statement after this one (the caller splits them).
                 return None
-            near = _NEAR.match(message)
-            return SyntaxVerdict(message, near.group(1) if near else None)
-        except (OverflowError, ValueError, MemoryError) as exc:  # NUL byte, absurd size
-            return SyntaxVerdict(f"SQLite cannot compile this text ({exc})", None)
+            except sqlite3.Error as exc:
+                message = str(exc)
+                missing = _NO_SUCH_TABLE.match(message)
+                if missing is not None:
+                    if keep and _LOCAL.tables >= _MAX_TABLES:
+                        conn.close()  # start afresh
+                        _LOCAL.conn = None
+                        conn = _connection()
+                    elif keep:
+                        _LOCAL.tables += 1
+                    elif not opened:
+                        conn.execute("SAVEPOINT gatecheck_syntax")
+                        opened = True
+                    if _stand_in(conn, missing.group(1), missing.group(2)):
+                        continue
+                if not _SYNTAX.search(message):
+                    return None
+                near = _NEAR.match(message)
+                return SyntaxVerdict(message, near.group(1) if near else None)
+            except (OverflowError, ValueError, MemoryError) as exc:  # NUL byte, absurd size
+                return SyntaxVerdict(f"SQLite cannot compile this text ({exc})", None)
+            return None
         return None
-    return None
+    finally:
+        if opened:
+            conn.execute("ROLLBACK TO gatecheck_syntax")
+            conn.execute("RELEASE gatecheck_syntax")
 
 
 # ---------------------------------------------------------------- names
@@ -166,37 +204,56 @@ class NameOracle:
         #: CREATE statements stopped for taking too long: never run again.
         self._endless: set[str] = set()
         self._collations: set[str] = set()
-        self._copy(schema)
-
-    def _copy(self, schema: "Schema") -> None:
-        conn = self.conn
         # sqlite_sequence and sqlite_stat1 exist once something made them.
         for ddl in ("CREATE TABLE _gatecheck_seq (id INTEGER PRIMARY KEY AUTOINCREMENT)",
                     "ANALYZE"):
             try:
-                conn.execute(ddl)
+                self.conn.execute(ddl)
             except sqlite3.Error:
                 pass
-        pending: list[tuple[str | None, str, list[str]]] = [
-            (t.sql, t.name, [c.name for c in t.columns]) for t in schema.tables
-            if not t.name.casefold().startswith("sqlite_")]
-        pending += [(v.sql, v.name, list(v.columns)) for v in schema.views]
-        # Views may name views made later: a few passes, then stand-ins.
-        for _ in range(3):
-            failed: list[tuple[str | None, str, list[str]]] = []
-            for sql, name, columns in pending:
-                if sql is None:
-                    failed.append((sql, name, columns))
+        #: The schema's tables and views by casefolded name, in the schema's
+        #: order (a virtual table before its shadow tables): (rank, DDL, name,
+        #: columns, is a view).  Made in the probe's savepoint only when a statement may
+        #: name them, so every probe compiles against a small schema: SQLite
+        #: reloads its whole schema after each ``ALTER TABLE`` stand-in and
+        #: each rollback, which on a copy of 2,000 tables cost ~25 ms a time.
+        self._objects: dict[str, tuple[int, str | None, str, list[str], bool]] = {}
+        for t in schema.tables:
+            if not t.name.casefold().startswith("sqlite_"):
+                self._objects.setdefault(t.name.casefold(), (
+                    len(self._objects), t.sql, t.name, [c.name for c in t.columns], False))
+        for v in schema.views:
+            self._objects.setdefault(v.name.casefold(), (
+                len(self._objects), v.sql, v.name, list(v.columns), True))
+        #: Objects made for the current probe after the compiler asked for them.
+        self._made: set[str] = set()
+
+    def _materialize(self, texts: Sequence[str]) -> None:
+        """Make the schema's tables and views that ``texts`` may name (any word
+        of theirs that is the name of one), and those their views name, in the
+        schema's order.  What cannot be made from its DDL (a module that is not
+        loaded) becomes a plain table with its columns.  Which objects exist is
+        only a matter of speed: a name missed here is made when the compiler
+        asks for it (`_stand_in`)."""
+        objects = self._objects
+        wanted: set[str] = set()
+        todo = [w for text in texts for w in _words(text) if w in objects]
+        while todo:
+            name = todo.pop()
+            if name in wanted:
+                continue
+            wanted.add(name)
+            _, sql, _, _, view = objects[name]
+            if view and sql is not None:  # a table's REFERENCES need nothing made
+                todo.extend(w for w in _words(sql) if w in objects and w not in wanted)
+        conn = self.conn
+        for _, sql, name, columns, _ in sorted(objects[w] for w in wanted):
+            try:
+                conn.execute(sql or "")
+                continue
+            except sqlite3.Error as exc:
+                if "already exists" in str(exc):
                     continue
-                try:
-                    conn.execute(sql)
-                except sqlite3.Error as exc:
-                    if "already exists" not in str(exc):
-                        failed.append((sql, name, columns))
-            if len(failed) == len(pending):
-                break
-            pending = failed
-        for _, name, columns in pending:
             cols = ", ".join(_quote(c) for c in columns) or "_gatecheck_stand_in"
             try:
                 conn.execute(f"CREATE TABLE IF NOT EXISTS {_quote(name)} ({cols})")
@@ -252,7 +309,9 @@ class NameOracle:
         columns: set[str] = set()
         conn = self.conn
         conn.execute("SAVEPOINT gatecheck_probe")
+        self._made.clear()
         try:
+            self._materialize((*creates, text))
             self._make(creates)
             complete = False
             for _ in range(_NAME_ROUNDS):
@@ -311,6 +370,12 @@ class NameOracle:
         found = _NO_SUCH_TABLE.match(message)
         if found is not None:
             name = found.group(2)
+            if found.group(1) != "temp" and name.casefold() in self._objects \
+                    and name.casefold() not in self._made:
+                # The schema has it; no word of the text named it (a view's).
+                self._made.add(name.casefold())
+                self._materialize((_quote(name),))
+                return True
             if name.casefold() not in defined:
                 tables.add(name.casefold())
             temp = "TEMP " if found.group(1) == "temp" else ""
@@ -328,14 +393,15 @@ class NameOracle:
                 return False  # a name nobody proposed (NEW.x, a template's stand-in)
             owners = columns_of[name.casefold()]
             columns.add(name.casefold())
-            added = False
-            for owner in owners:
+            # One stand-in is enough: an unqualified name the engine found in
+            # none of its tables would be ambiguous if every one got it.
+            for owner in sorted(owners):
                 try:
                     conn.execute(f"ALTER TABLE {_quote(owner)} ADD COLUMN {_quote(name)}")
-                    added = True
+                    return True
                 except sqlite3.Error:
                     pass  # a view, or the column is there and the qualifier is wrong
-            return added
+            return False
         found = _NO_SUCH_FUNCTION.match(message)
         if found is not None and found.group(1).casefold() not in self._functions:
             self._functions.add(found.group(1).casefold())
@@ -351,6 +417,18 @@ class NameOracle:
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+#: A word of SQL text that may be a name: bare, or quoted in any of SQLite's ways.
+_WORD = re.compile(r'"((?:[^"]|"")+)"|`([^`]+)`|\[([^\]]+)\]|([^\W\d][\w$]*)')
+
+
+@functools.lru_cache(maxsize=8192)  # a schema's DDL, statements that recur
+def _words(text: str) -> frozenset[str]:
+    """The casefolded names ``text`` may use (a superset: keywords, strings' words)."""
+    return frozenset((quoted.replace('""', '"') if quoted else other).casefold()
+                     for quoted, *rest in _WORD.findall(text)
+                     for other in ("".join(rest),))
 
 
 def _stop() -> int:

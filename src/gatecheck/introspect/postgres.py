@@ -42,12 +42,18 @@ from gatecheck.model import Column, ForeignKey, Index, Schema, Table, Trigger, V
 if TYPE_CHECKING:
     import psycopg
 
+    from gatecheck.engines.postgres import Analysis
+
 SCHEMES = ("postgresql", "postgres")
 DEFAULT_SCHEMAS = ("public",)
 #: Seconds to wait for the server to answer a connection, unless the URL says.
 CONNECT_TIMEOUT_S = 10
 #: Time limit of each catalog query, in seconds.
 INTROSPECTION_TIMEOUT_S = 60.0
+#: Time limit of the server's analysis of one statement (`PostgresDatabase.analyse`),
+#: and how long it may wait for a lock on a table the statement names.
+ANALYSIS_TIMEOUT_S = 10.0
+ANALYSIS_LOCK_TIMEOUT_MS = 1000
 
 # ---------------------------------------------------------------- catalog queries
 # Each takes the schema names as its one parameter.  Partitions are left out
@@ -458,6 +464,69 @@ class PostgresDatabase:
         except psycopg.Error as exc:
             raise DatabaseError(self._message(exc)) from None
         return QueryResult(columns, [tuple(r) for r in rows])
+
+    def analyse(self, sql: str, *, timeout_s: float = ANALYSIS_TIMEOUT_S) -> "Analysis":
+        """The server's parse analysis of one statement; nothing is executed.
+
+        ``PREPARE gatecheck_check AS sql`` makes the server resolve every name,
+        type and view of ``sql`` and rewrite it, without running it (as sqlc's
+        vet does); ``DEALLOCATE`` drops it again.  ``sql`` uses PostgreSQL's
+        own ``$n`` parameters, whose types the server infers.  The guards are
+        those of `query`, applied the same way:
+
+        - refused before it is sent unless PostgreSQL's grammar (pglast) reads
+          the text as exactly one ``PREPARE`` of one SELECT, INSERT, UPDATE,
+          DELETE or MERGE that calls no function with side effects
+          (`gatecheck.engines.postgres.preparable_refusal`), and unless the
+          connecting role passes `role_problem` (``--allow-privileged-role``);
+        - after ``DISCARD ALL`` (nothing an earlier query set reaches it, and no
+          prepared statement is left over), in a fresh ``READ ONLY``
+          transaction with local ``statement_timeout`` and ``lock_timeout``
+          (the analysis takes the locks a query would, so it neither waits
+          long behind DDL nor makes others wait), rolled back at the end;
+        - through the extended query protocol, which refuses a second
+          statement; watched from the client (`client_deadline`).
+
+        Returns the `Analysis`: None as its ``sqlstate`` when the server
+        analysed the statement, else the SQLSTATE, message and position of its
+        error.  `DatabaseError` when the connection fails or the role is refused.
+        """
+        from gatecheck.engines.postgres import PREPARED_NAME, Analysis, preparable_refusal
+
+        psycopg = _driver()
+        refusal = preparable_refusal(sql)
+        if refusal is not None:
+            return Analysis(None, refusal, None, sent=False)
+        problem = self.role_problem(timeout_s)
+        if problem:
+            raise DatabaseError(problem.replace("data queries", "statements for analysis"))
+        prefix = f"PREPARE {PREPARED_NAME} AS "
+        try:
+            with client_deadline(self.conn, timeout_s):
+                self.conn.execute("DISCARD ALL")
+                try:
+                    with self.conn.transaction(force_rollback=True):
+                        with self.conn.cursor() as cur:
+                            self._begin(cur, timeout_s)
+                            cur.execute(f"SET LOCAL lock_timeout = {ANALYSIS_LOCK_TIMEOUT_MS}")
+                            # binary=True: the extended protocol even without
+                            # parameters, so a second statement is refused.
+                            cur.execute(prefix + sql, binary=True)
+                            cur.execute(f"DEALLOCATE {PREPARED_NAME}")
+                except psycopg.Error as exc:
+                    state = exc.sqlstate
+                    if state is None or state.startswith(("08", "57P")) or \
+                            self.conn.closed:
+                        raise  # the connection, not the statement
+                    where = exc.diag.statement_position
+                    position = int(where) - 1 - len(prefix) if where else None
+                    return Analysis(state, self._message(exc),
+                                    position if position is not None and position >= 0
+                                    else None)
+        except psycopg.Error as exc:
+            raise DatabaseError(f"the server's analysis of a statement failed: "
+                                f"{self._message(exc)}") from None
+        return Analysis(None)
 
     def _refuse_unsafe(self, sql: str, params: Sequence[Any], timeout_s: float) -> None:
         """`DatabaseError` when ``sql`` may not be sent: side effects, or a privileged role."""

@@ -67,36 +67,47 @@ class Options:
 
 
 def check(ctx: Context, options: Options, emit: Emit) -> None:
-    # Entries with a schema ("public.task_sessions") also match unqualified
-    # references, since those resolve through the default schema.
-    from gatecheck.facts import default_schemas
-
-    bare = tuple(t.rsplit(".", 1)[-1] for t in options.tables)
-    # An unqualified entry names the table its search path finds: a reference
-    # qualified by another schema (app.task_sessions on PostgreSQL, whose
-    # search path is public) is another table.  SQLite looks in temp first.
-    search = default_schemas(ctx.dialect) | ({"temp"} if ctx.dialect == "sqlite" else set())
-    postgres = ctx.dialect == "postgres"
     for facts in ctx.sources:
         if not facts.is_sql:
             continue
         for ref in facts.tables:
             if ref.dynamic:
                 continue
-            if postgres and ref.quoted and ref.name != ref.name.lower():
-                # PostgreSQL keeps the case of a quoted name: "Task_Sessions"
-                # is not task_sessions.
-                pattern = next((p for p in bare if fnmatch.fnmatchcase(ref.name, p)), None)
-            else:
-                pattern = glob_match(ref.name, bare)
-            if pattern is None or glob_match(ref.name, options.except_):
+            if forbidden(options, ref.name, ref.schema, ref.quoted, ctx.dialect) is None:
                 continue
-            qualified = options.tables[bare.index(pattern)]
-            if ref.schema is not None:
-                wanted = qualified.rsplit(".", 1)[0].casefold() if "." in qualified else None
-                if wanted is not None and ref.schema.casefold() != wanted:
-                    continue
-                if wanted is None and search and ref.schema.casefold() not in search:
-                    continue
             emit(f"references forbidden table {ref.name}", obj=ref.name, path=facts.path,
                  span=ref.span)
+
+
+def forbidden(options: Options, name: str, schema: str | None, quoted: bool,
+              dialect: str) -> str | None:
+    """The entry of ``tables`` that a reference to ``schema.name`` names, or None.
+
+    Shared with the checks of executed SQL (`gatecheck.runtime`,
+    ``executed-references``), so a name is forbidden there exactly when it is here.
+    """
+    # Entries with a schema ("public.task_sessions") also match unqualified
+    # references, since those resolve through the default schema.
+    from gatecheck.facts import default_schemas
+
+    bare = tuple(t.rsplit(".", 1)[-1] for t in options.tables)
+    if dialect == "postgres" and quoted and name != name.lower():
+        # PostgreSQL keeps the case of a quoted name: "Task_Sessions"
+        # is not task_sessions.
+        pattern = next((p for p in bare if fnmatch.fnmatchcase(name, p)), None)
+    else:
+        pattern = glob_match(name, bare)
+    if pattern is None or glob_match(name, options.except_):
+        return None
+    qualified = options.tables[bare.index(pattern)]
+    if schema is not None:
+        # An unqualified entry names the table its search path finds: a reference
+        # qualified by another schema (app.task_sessions on PostgreSQL, whose
+        # search path is public) is another table.  SQLite looks in temp first.
+        search = default_schemas(dialect) | ({"temp"} if dialect == "sqlite" else set())
+        wanted = qualified.rsplit(".", 1)[0].casefold() if "." in qualified else None
+        if wanted is not None and schema.casefold() != wanted:
+            return None
+        if wanted is None and search and schema.casefold() not in search:
+            return None
+    return qualified
