@@ -501,14 +501,15 @@ def test_blank_and_placeholder_only_sink_strings_are_skipped() -> None:
 
 # --- errors and odd but valid Python ------------------------------------------------
 
-def test_syntax_error_is_a_source_error_with_position() -> None:
-    with pytest.raises(SourceError) as info:
-        extract(lines("x = 1", "def f(:", "    pass"))
-    error = info.value
-    assert error.path == "pkg/mod.py"
-    assert error.line == 2
-    assert error.column == 7
-    assert str(error).startswith("pkg/mod.py:2:7: Python syntax error: ")
+def test_syntax_error_is_a_note_with_position_and_the_rest_is_read() -> None:
+    notes: list[str] = []
+    text = lines("x = 1", "def f(:", "    pass", "Q = 'DELETE FROM task_sessions'")
+    fragment, = extract_python("pkg/mod.py", text, notes)
+    assert position(text, fragment) == (4, 18)
+    assert len(notes) == 1
+    assert notes[0].startswith("pkg/mod.py:2:7: Python syntax error: ")
+    assert notes[0].endswith("(read with the tolerant parser; "
+                             "strings outside the error are still checked)")
 
 
 def test_nul_byte_is_a_source_error_with_position() -> None:
@@ -523,9 +524,12 @@ def test_lone_surrogate_is_a_source_error() -> None:
         extract("x = '\ud800'\n")
 
 
-def test_deep_nesting_is_a_source_error_not_a_crash() -> None:
-    with pytest.raises(SourceError):
-        extract("x = " + "-" * 200_000 + "1\n")
+def test_deep_nesting_is_a_note_not_a_crash() -> None:
+    notes: list[str] = []
+    text = "x = " + "-" * 200_000 + "1\n" + "Q = 'DELETE FROM task_sessions'\n"
+    fragment, = extract_python("pkg/mod.py", text, notes)
+    assert position(text, fragment) == (2, 18)
+    assert len(notes) == 1 and "pkg/mod.py:1:" in notes[0]
 
 
 def test_weird_but_valid_python_does_not_raise() -> None:

@@ -155,8 +155,13 @@ def build_schema(project: dict, tree: Path, url: str) -> None:
 
 
 def run_gatecheck(project: dict, tree: Path, url: str) -> list[dict]:
-    rules = {"version": 1, "database": url, "dialect": project.get("dialect", "sqlite"),
-             "rules": project["rules"]}
+    rules: dict = {"version": 1, "database": url, "dialect": project.get("dialect", "sqlite"),
+                   "rules": project["rules"]}
+    if project.get("databases"):
+        # Other databases the code talks to (``databases:`` of gatecheck): the
+        # project's own is "main", the default for every file.
+        rules["databases"] = {"main": rules.pop("database"), **project["databases"]}
+        rules = {k: rules[k] for k in ("version", "databases", "dialect", "rules")}
     if project.get("sources"):
         rules["sources"] = project["sources"]
     (tree / "rules.yaml").write_text(yaml.safe_dump(rules, sort_keys=False))

@@ -13,17 +13,23 @@ import dataclasses
 import gc
 import os
 import re
+import shlex
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
+if TYPE_CHECKING:
+    import yaml
+else:  # imported when a rules file is parsed, not when one comes from the cache
+    from gatecheck.lazyimport import lazy
+
+    yaml = lazy("yaml")
 
 from gatecheck.errors import ConfigError, GatecheckError
 from gatecheck.findings import Severity
 from gatecheck.policy import DEFAULT as DEFAULT_POLICY, Policy
-from gatecheck.options import (OptionError, as_int, as_str, as_str_list,
+from gatecheck.options import (OptionError, as_bool, as_int, as_str, as_str_list,
                                mapping_items, option_fields, option_key, parser_for, type_name)
 from gatecheck.safefile import Refused, read_regular
 
@@ -41,12 +47,14 @@ MAX_DEPTH = 64
 MAX_INCLUDE_DEPTH = 32
 #: A rules file or pack bigger than this is not one a human wrote: not read.
 MAX_CONFIG_BYTES = 16 * 1024 * 1024
-#: LibYAML's parser when PyYAML has it: 8 times faster on a big rules file,
-#: same nodes and marks.  It refuses nesting past 1,000 levels itself, so its
-#: recursive composer never runs deep.
-_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+def _yaml_loader() -> Any:
+    """LibYAML's parser when PyYAML has it: 8 times faster on a big rules file,
+    same nodes and marks.  It refuses nesting past 1,000 levels itself, so its
+    recursive composer never runs deep."""
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-TOP_KEYS = ("version", "database", "dialect", "sources", "include", "rules")
+TOP_KEYS = ("version", "database", "databases", "external", "dialect", "sources", "include",
+            "baseline", "rules")
 #: Keys an earlier release read from the rules file that widen what a run may
 #: do; they are now command-line flags (`gatecheck.policy`), named in the error.
 WIDENING_KEYS = ("allow_outside_includes",)
@@ -56,7 +64,13 @@ DATABASE_KEYS = ("url", "migrations", "seed_data", "replay_url", "schemas", "pat
                  "build", "on_failure")
 #: ``on_failure:`` values: what the rules do when a replayed file fails.
 ON_FAILURE = ("stop", "continue")
-COMMON_RULE_KEYS = ("id", "kind", "severity", "message", "paths", "exclude", "ignore")
+COMMON_RULE_KEYS = ("id", "kind", "severity", "message", "paths", "exclude", "ignore",
+                    "database")
+#: Keys of a ``databases:`` entry that say which SQL runs against it (the rest
+#: are the keys of ``database:``).
+ROUTE_KEYS = ("paths", "receivers", "external")
+#: A database name: what ``# gatecheck: database=NAME`` comments and rules' ``database:`` use.
+DATABASE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
 @dataclass(frozen=True)
@@ -100,6 +114,28 @@ class DatabaseSpec:
 
 
 @dataclass(frozen=True)
+class NamedDatabase:
+    """One entry of ``databases:``: a database, and which source SQL runs against it.
+
+    A source file's SQL goes to the database a ``# gatecheck: database=NAME``
+    comment names (on the statement's line, else anywhere in the file on a
+    line of its own), else to the first database whose ``receivers`` name the
+    object the SQL is executed on (``old_db.execute(...)``), else to the
+    first whose ``paths`` match the file, else to the first without
+    ``paths`` (the default).
+    """
+
+    name: str
+    #: None for an external database (``external: true``): SQL routed to it
+    #: is never checked against any schema.
+    spec: DatabaseSpec | None
+    paths: tuple[str, ...] = ()
+    #: Names of connections or cursors (the last name before ``.execute``).
+    receivers: tuple[str, ...] = ()
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
 class RuleSpec:
     id: str
     kind: str
@@ -110,6 +146,9 @@ class RuleSpec:
     paths: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
+    #: ``database:`` of a schema or data rule: the names of the databases it
+    #: checks (empty: every configured one).
+    databases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,6 +160,20 @@ class GateConfig:
     exclude: tuple[str, ...] = ()
     rules: tuple[RuleSpec, ...] = ()
     files: tuple[Path, ...] = field(default=())  # the rules file and every pack, in load order
+    #: ``databases:``, in the order routing tries them (empty with ``database:``).
+    databases: tuple[NamedDatabase, ...] = ()
+    #: ``external:``: path globs and database names whose SQL runs against a
+    #: database that is not configured, so is never checked against the others.
+    external: tuple[str, ...] = ()
+    #: ``baseline:``, resolved: the findings ``run`` does not report (and the
+    #: file ``gatecheck baseline`` writes by default).
+    baseline: Path | None = None
+
+    def named_databases(self) -> tuple[NamedDatabase, ...]:
+        """Every configured database; ``database:`` is one named ``""``."""
+        if self.databases:
+            return self.databases
+        return (NamedDatabase("", self.database),) if self.database is not None else ()
 
 
 def find_config(start: Path) -> Path | None:
@@ -136,24 +189,36 @@ def find_config(start: Path) -> Path | None:
             if candidate.is_file():
                 return candidate
         pyproject = directory / PYPROJECT
-        if pyproject.is_file() and _pyproject_table(pyproject) is not None:
+        if pyproject.is_file() and _declares_gatecheck(pyproject):
             return pyproject
     return None
 
 
 PYPROJECT = "pyproject.toml"
+#: ``[tool.gatecheck]``, ``[[tool.gatecheck.rules]]`` or ``tool.gatecheck.x =``,
+#: for a pyproject.toml that is not valid TOML.
+_GATECHECK_TABLE = re.compile(r"""^[ \t]*(?:\[\[?[ \t]*)?tool[ \t]*\.[ \t]*["']?gatecheck\b""",
+                              re.MULTILINE)
 
 
-def _pyproject_table(path: Path) -> dict[str, Any] | None:
-    """``[tool.gatecheck]`` of a pyproject.toml; None when absent or unreadable."""
+def _declares_gatecheck(path: Path) -> bool:
+    """Whether a pyproject.toml has a ``[tool.gatecheck]`` table.
+
+    A file that is not valid TOML but names the table counts: its syntax
+    error is then reported, rather than "no rules.yaml found".
+    """
     import tomllib
 
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return None
-    table = data.get("tool", {}).get("gatecheck")
-    return table if isinstance(table, dict) else None
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return _GATECHECK_TABLE.search(text) is not None
+    tool = data.get("tool")
+    return isinstance(tool, dict) and isinstance(tool.get("gatecheck"), dict)
 
 
 def load_config(path: Path, *, display_root: Path | None = None,
@@ -196,6 +261,8 @@ class _Loader:
         #: (``--allow-outside-includes``): the file being guarded cannot lift it.
         self.include_root: Path | None = None
         self.allow_outside_includes = policy.allow_outside_includes
+        #: Rules' ``database:`` lists, checked against ``databases:`` once all is loaded.
+        self.rule_databases: list[tuple[Path, yaml.Node, str, tuple[str, ...]]] = []
 
     # -- helpers
 
@@ -210,38 +277,30 @@ class _Loader:
         return shown
 
     def origin(self, path: Path, node: yaml.Node) -> Origin:
-        if path.name == PYPROJECT:
-            # Converted from TOML: the YAML marks are not the file's lines.
-            return Origin(self.display(path), 1, 1)
+        # From a pyproject.toml too: `gatecheck.toml_nodes` marks the TOML's places.
         mark = node.start_mark
         return Origin(self.display(path), mark.line + 1, mark.column + 1)
 
     def problem(self, path: Path, node: yaml.Node | None, message: str) -> None:
-        if node is None or path.name == PYPROJECT:
-            where = "[tool.gatecheck] " if path.name == PYPROJECT else ""
-            self.problems.append(ConfigError(where + message, path=self.display(path)))
+        if path.name == PYPROJECT:
+            message = "[tool.gatecheck] " + message  # key paths start in that table
+        if node is None:
+            self.problems.append(ConfigError(message, path=self.display(path)))
             return
         o = self.origin(path, node)
         self.problems.append(ConfigError(message, path=o.path, line=o.line, column=o.column))
 
     def unknown_key(self, path: Path, key_node: yaml.Node, where: str, key: str,
                     valid: typing.Iterable[str]) -> None:
-        self.problem(path, key_node,
-                     f"{where}unknown key {key!r}; valid keys: {', '.join(valid)}")
+        from gatecheck.suggest import did_you_mean
+
+        valid = list(valid)
+        self.problem(path, key_node, f"{where}unknown key {key!r}; {did_you_mean(key, valid)}"
+                                     f"valid keys: {', '.join(valid)}")
 
     # -- documents
 
     def compose(self, path: Path) -> yaml.Node | None:
-        if path.name == PYPROJECT:
-            # [tool.gatecheck] holds the same keys as rules.yaml; validating
-            # it as the equivalent YAML keeps one loader and one set of errors.
-            table = _pyproject_table(path)
-            if table is None:
-                self.problem(path, None, "no [tool.gatecheck] table (or the file is not "
-                                         "valid TOML)")
-                return None
-            return yaml.compose(yaml.safe_dump(table, default_flow_style=False),
-                                Loader=yaml.SafeLoader)
         try:
             # Never a FIFO or device, never unbounded (`gatecheck.safefile`).
             text = read_regular(path, limit=MAX_CONFIG_BYTES).decode("utf-8")
@@ -251,8 +310,30 @@ class _Loader:
         except (Refused, OSError, UnicodeDecodeError) as exc:
             self.problem(path, None, f"cannot read: {exc}")
             return None
+        if path.name == PYPROJECT:
+            # [tool.gatecheck] holds the same keys as rules.yaml; validating
+            # it as YAML nodes (marked with the TOML's lines) keeps one loader
+            # and one set of errors.
+            from gatecheck import toml_nodes
+
+            try:
+                data = toml_nodes.loads(text)
+            except toml_nodes.TomlSyntaxError as exc:
+                self.problems.append(ConfigError(f"invalid TOML: {exc.message}",
+                                                 path=self.display(path), line=exc.line,
+                                                 column=exc.column))
+                return None
+            table = toml_nodes.table_node(text, data, ("tool", "gatecheck"), str(path))
+            if table is None:
+                self.problem(path, None, "no such table")
+                return None
+            problem = _check_size(table)
+            if problem:
+                self.problem(path, problem[1], problem[0])
+                return None
+            return table
         try:
-            node = yaml.compose(text, Loader=_YAML_LOADER)
+            node = yaml.compose(text, Loader=_yaml_loader())
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             msg = f"invalid YAML: {exc.problem or exc.context}"
@@ -264,7 +345,7 @@ class _Loader:
             return None
         except yaml.reader.ReaderError as exc:  # a control character: no mark, an offset
             line, column = _line_column(text, exc.position,
-                                        in_bytes=_YAML_LOADER is not yaml.SafeLoader)
+                                        in_bytes=_yaml_loader() is not yaml.SafeLoader)
             self.problems.append(ConfigError(f"invalid YAML: {str(exc).splitlines()[0]}",
                                              path=self.display(path), line=line,
                                              column=column))
@@ -289,6 +370,14 @@ class _Loader:
         self.include_root = repository_root(path.parent)
         settings: dict[str, Any] = {}
         self.load_file(path, stack=(), top=True, settings=settings)
+        known = [d.name for d in settings.get("databases", ())]
+        for file, node, where, names in self.rule_databases:
+            for name in names:
+                if name not in known:
+                    valid = (f"valid: {', '.join(known)}" if known else
+                             "only rules files with 'databases:' name their databases")
+                    self.problem(file, node, f"{where} › database: unknown database "
+                                             f"{name!r}; {valid}")
         if self.problems:
             raise ConfigError("invalid configuration", problems=self.problems)
         return GateConfig(path=path, rules=tuple(self.rules), files=tuple(self.files), **settings)
@@ -350,9 +439,22 @@ class _Loader:
                       settings: dict[str, Any]) -> None:
         base = path.parent
         if "database" in seen:
+            if "databases" in seen:
+                self.problem(path, seen["databases"], "databases: goes instead of 'database:', "
+                             "not with it (one database: 'database: URL'; several: "
+                             "'databases: {NAME: URL, ...}')")
             db = self.parse_database(path, seen["database"], base)
             if db is not None:
                 settings["database"] = db
+        elif "databases" in seen:
+            settings["databases"] = self.parse_databases(path, seen["databases"], base)
+        if "baseline" in seen:
+            self.load_baseline(path, seen["baseline"], settings)
+        if "external" in seen:
+            try:
+                settings["external"] = tuple(as_str_list(seen["external"]))
+            except OptionError as exc:
+                self.problem(path, exc.node, f"external: {exc} (path globs or database names)")
         if "dialect" in seen:
             try:
                 dialect = as_str(seen["dialect"]).lower()
@@ -378,37 +480,98 @@ class _Loader:
             except OptionError as exc:
                 self.problem(path, exc.node, f"sources: {exc}")
 
+    def load_baseline(self, path: Path, node: yaml.Node, settings: dict[str, Any]) -> None:
+        """``baseline: FILE``, relative to the rules file; inside the repository, as packs."""
+        try:
+            name = as_str(node)
+        except OptionError as exc:
+            self.problem(path, exc.node, f"baseline: {exc} (a file name, e.g. "
+                                         ".gatecheck-baseline.json)")
+            return
+        target = self.confined(path, node, "baseline", name)
+        if target is not None:
+            settings["baseline"] = target
+
+    def confined(self, path: Path, node: yaml.Node, key: str, name: str) -> Path | None:
+        """``name`` (relative to ``path``'s directory) resolved, if it stays in the repository.
+
+        A file outside the repository root (``../../shared``, ``/etc``, a link
+        pointing out) is not reviewed with it: refused, with an error at
+        ``node``, unless the command line allows it (``--allow-outside-includes``).
+        """
+        try:
+            target = (path.parent / name).resolve()
+        except (OSError, RuntimeError) as exc:  # RuntimeError: a symbolic link loop
+            self.problem(path, node, f"{key}: cannot resolve {name}: {exc}")
+            return None
+        root = self.include_root
+        if root is not None and not self.allow_outside_includes \
+                and not target.is_relative_to(root):
+            self.problem(path, node, f"{key}: {name} resolves outside the repository root "
+                                     f"{root}; pass --allow-outside-includes on the command "
+                                     "line to allow it")
+            return None
+        return target
+
     def parse_database(self, path: Path, node: yaml.Node, base: Path) -> DatabaseSpec | None:
-        """``database:``: a URL string, or a mapping with ``url`` or ``migrations``.
+        """``database:``: a URL string, or a mapping with ``url``, ``migrations`` or ``build``.
 
         The mapping form adds options a URL cannot carry: ``schemas`` (which
         PostgreSQL schemas to check) and, for migrations, ``seed_data`` and
-        ``replay_url`` (the server to replay them on).  ``${ENV}`` expands
-        in ``url`` and ``replay_url``.
+        ``replay_url`` (the server to replay them on), the runner's file
+        selection (``pattern``, ``skip``) and ``on_failure``.  ``build`` (the
+        project's own migrate command) replaces ``migrations``.  ``${ENV}``
+        expands in ``url`` and ``replay_url``.
         """
         try:
             if type_name(node) == "string":
                 return DatabaseSpec(url=expand_env(as_str(node)), base_dir=base)
             fields: dict[str, Any] = {}
+            keys: dict[str, yaml.Node] = {}
+            ok = True
             for key, key_node, value in mapping_items(node):
                 if key not in DATABASE_KEYS:
                     self.unknown_key(path, key_node, "database › ", key, DATABASE_KEYS)
-                elif key in ("url", "replay_url"):
+                    continue
+                keys[key] = key_node
+                if key in ("url", "replay_url"):
                     fields[key] = expand_env(as_str(value))
                 elif key == "migrations":
                     fields[key] = as_str(value)
+                elif key in _RUNNER_KEYS:
+                    try:
+                        fields[key] = _RUNNER_KEYS[key](value)
+                    except OptionError as exc:
+                        self.problem(path, exc.node or value, f"database › {key}: {exc}")
+                        ok = False
                 else:
                     fields[key] = as_str_list(value)
-            if ("url" in fields) == ("migrations" in fields):
+            if "build" in keys:
+                other = next((k for k in ("url", "migrations") if k in fields), None)
+                if other is not None:
+                    self.problem(path, keys["build"], f"database › build: goes instead of "
+                                 f"'{other}', not with it ('build' runs the project's own "
+                                 "migrate command, which applies its migrations itself)")
+                    return None
+                for key in ("pattern", "skip"):
+                    if key in keys:
+                        self.problem(path, keys[key], f"database › {key}: selects the files "
+                                     "a migrations replay applies; with 'build' the project's "
+                                     "command picks its own files")
+                        return None
+            elif ("url" in fields) == ("migrations" in fields):
                 self.problem(path, node, "database: a mapping needs either 'url: URL' or "
-                                         "'migrations: GLOB' (not both)")
+                                         "'migrations: GLOB' (not both), or 'build: COMMAND' "
+                                         "to run the project's own migrations")
                 return None
             if "url" in fields:
-                for key in ("seed_data", "replay_url"):
-                    if key in fields:
+                for key in ("seed_data", "replay_url", "pattern", "skip", "on_failure"):
+                    if key in keys:
                         self.problem(path, node, f"database: '{key}' goes with 'migrations', "
                                                  "not with 'url'")
                         return None
+            if not ok:
+                return None
             if "schemas" in fields and (not fields["schemas"] or
                                         any(not s.strip() for s in fields["schemas"])):
                 self.problem(path, node, "database › schemas: expected a non-empty list of "
@@ -424,6 +587,72 @@ class _Loader:
             self.problem(path, node, f"database: environment variable {exc.args[0]} is not set")
         return None
 
+    def parse_databases(self, path: Path, node: yaml.Node, base: Path
+                        ) -> tuple[NamedDatabase, ...]:
+        """``databases:``: a mapping of names to what ``database:`` takes, plus routing.
+
+        Each value is a URL string or a mapping with the keys of
+        ``database:`` and ``paths`` (globs of the files whose SQL runs
+        against it), ``receivers`` (connection or cursor names) or
+        ``external: true`` (a database that is not checked: its SQL is only
+        kept away from the others).
+        """
+        try:
+            items = mapping_items(node)
+        except OptionError as exc:
+            self.problem(path, exc.node, f"databases: {exc} (a mapping of names to "
+                                         "databases, e.g. {app: 'sqlite:///app.db'})")
+            return ()
+        if not items:
+            self.problem(path, node, "databases: expected at least one database")
+        out: list[NamedDatabase] = []
+        seen: set[str] = set()
+        for name, key_node, value in items:
+            where = f"databases › {name}"
+            if not DATABASE_NAME.match(name):
+                self.problem(path, key_node, f"{where}: invalid name; use letters, digits, "
+                                             "'_', '-' and '.'")
+                continue
+            if name in seen:
+                self.problem(path, key_node, f"databases: duplicate name {name!r}")
+                continue
+            seen.add(name)
+            route: dict[str, Any] = {}
+            spec_node = value
+            if isinstance(value, yaml.MappingNode):
+                kept = []
+                for pair in value.value:
+                    key = pair[0].value if isinstance(pair[0], yaml.ScalarNode) else None
+                    if key not in ROUTE_KEYS:
+                        kept.append(pair)
+                        continue
+                    try:
+                        route[key] = (as_bool(pair[1]) if key == "external"
+                                      else tuple(as_str_list(pair[1])))
+                    except OptionError as exc:
+                        self.problem(path, exc.node, f"{where} › {key}: {exc}")
+                spec_node = yaml.MappingNode(value.tag, kept, value.start_mark, value.end_mark)
+            spec: DatabaseSpec | None = None
+            if route.pop("external", False):
+                if isinstance(spec_node, yaml.MappingNode) and spec_node.value:
+                    self.problem(path, spec_node.value[0][0],
+                                 f"{where}: an external database is not opened: give it only "
+                                 "'paths' or 'receivers'")
+                    continue
+            else:
+                before = len(self.problems)
+                spec = self.parse_database(path, spec_node, base)
+                for problem in self.problems[before:]:
+                    # parse_database speaks of "database"; this one has a name.
+                    if problem.message.startswith("database"):
+                        problem.message = where + problem.message[len("database"):]
+                    if "unknown key" in problem.message:
+                        problem.message += ", " + ", ".join(ROUTE_KEYS)
+                if spec is None:
+                    continue
+            out.append(NamedDatabase(name, spec, origin=self.origin(path, key_node), **route))
+        return tuple(out)
+
     def load_includes(self, path: Path, node: yaml.Node, *, stack: tuple[Path, ...],
                       settings: dict[str, Any]) -> None:
         try:
@@ -438,19 +667,8 @@ class _Loader:
                                          f"{MAX_INCLUDE_DEPTH} includes deep; the limit is "
                                          f"{MAX_INCLUDE_DEPTH}")
                 continue
-            try:
-                target = (path.parent / name).resolve()
-            except (OSError, RuntimeError) as exc:  # RuntimeError: a symbolic link loop
-                self.problem(path, item, f"include: cannot resolve {name}: {exc}")
-                continue
-            root = self.include_root
-            if root is not None and not self.allow_outside_includes \
-                    and not target.is_relative_to(root):
-                # A pack outside the repository (../../shared, /etc, a symlink
-                # pointing out) is not reviewed with it: refuse unless asked.
-                self.problem(path, item, f"include: {name} resolves outside the repository "
-                                         f"root {root}; pass --allow-outside-includes on the "
-                                         "command line to allow it")
+            target = self.confined(path, item, "include", name)
+            if target is None:
                 continue
             try:
                 found = target.is_file()
@@ -510,7 +728,10 @@ class _Loader:
                 kind = as_str(kind_node)
                 module = KINDS.get(kind)
                 if module is None:
-                    raise OptionError(f"unknown kind {kind!r}; valid kinds: "
+                    from gatecheck.suggest import did_you_mean
+
+                    raise OptionError(f"unknown kind {kind!r}; {did_you_mean(kind, KINDS)}"
+                                      "valid kinds: "
                                       f"{', '.join(sorted(KINDS))}", kind_node)
             except OptionError as exc:
                 self.problem(path, exc.node, f"{where} › kind: {exc}")
@@ -520,7 +741,7 @@ class _Loader:
         common: dict[str, Any] = {}
         for key, parse in (("severity", _parse_severity), ("message", as_str),
                            ("paths", as_str_list), ("exclude", as_str_list),
-                           ("ignore", as_str_list)):
+                           ("ignore", as_str_list), ("database", as_str_list)):
             if key in values:
                 try:
                     common[key] = parse(values[key][1])
@@ -536,10 +757,13 @@ class _Loader:
                          f"{where}: duplicate rule id, first defined at {self.seen_ids[rule_id]}")
             return None
         self.seen_ids[rule_id] = origin
+        if "database" in common:
+            self.rule_databases.append((path, values["database"][1], where,
+                                        common["database"]))
         return RuleSpec(id=rule_id, kind=module.KIND,
                         severity=common.pop("severity", Severity.ERROR),
                         message=common.pop("message", None), options=options,
-                        origin=origin, **common)
+                        origin=origin, databases=common.pop("database", ()), **common)
 
     def parse_options(self, path: Path, where: str, rule_node: yaml.Node, options_cls: type,
                       values: dict[str, tuple[yaml.Node, yaml.Node]]) -> Any:
@@ -578,6 +802,55 @@ class _Loader:
         except (OptionError, ValueError) as exc:
             self.problem(path, rule_node, f"{where}: {exc}")
             return None
+
+
+def _parse_pattern(node: yaml.Node) -> str:
+    text = as_str(node)
+    try:
+        compiled = re.compile(text)
+    except re.error as exc:
+        raise OptionError(f"invalid regular expression: {exc}", node) from None
+    if "version" not in compiled.groupindex and not compiled.groups:
+        raise OptionError(r"expected a regular expression with a group that captures the "
+                          r"version, e.g. '^V(?P<version>\d+)__.*\.sql$'", node)
+    return text
+
+
+#: Words a shell would treat as operators: no shell runs ``build:``.
+_SHELL_WORDS = frozenset({"&&", "||", "|", ";", "&", ">", ">>", "<", "2>", "2>&1"})
+
+
+def _parse_build(node: yaml.Node) -> tuple[str, ...]:
+    """The argv of ``build:``: a list as is, or a string split as a POSIX shell splits words."""
+    if isinstance(node, yaml.SequenceNode):
+        argv = as_str_list(node)
+    elif type_name(node) == "string":
+        try:
+            argv = tuple(shlex.split(as_str(node)))
+        except ValueError as exc:  # an unclosed quote
+            raise OptionError(f"cannot split the command into words: {exc}", node) from None
+        shell = next((word for word in argv if word in _SHELL_WORDS), None)
+        if shell is not None:
+            raise OptionError(f"no shell runs the command, so {shell!r} would be passed as "
+                              "an argument; put the steps in a script and name it here", node)
+    else:
+        raise OptionError(f"expected a command string or a list of strings, got "
+                          f"{type_name(node)}", node)
+    if not argv or not argv[0].strip():
+        raise OptionError("expected a command, e.g. 'python -m app.migrate'", node)
+    return argv
+
+
+def _parse_on_failure(node: yaml.Node) -> str:
+    text = as_str(node)
+    if text not in ON_FAILURE:
+        raise OptionError(f"unknown value {text!r}; valid: {', '.join(ON_FAILURE)}", node)
+    return text
+
+
+#: ``database:`` keys whose values get their own checks (and their own errors).
+_RUNNER_KEYS: dict[str, typing.Callable[[yaml.Node], Any]] = {
+    "pattern": _parse_pattern, "build": _parse_build, "on_failure": _parse_on_failure}
 
 
 def _parse_severity(node: yaml.Node) -> Severity:

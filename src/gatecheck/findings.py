@@ -51,10 +51,21 @@ class Finding:
         if self.extra:
             object.__setattr__(self, "extra", tuple((k, _inert_json(v)) for k, v in self.extra))
 
+    @property
+    def database(self) -> str | None:
+        """Which of several databases (``databases:``) the finding is about."""
+        return next((v for k, v in self.extra if k == "database"), None)
+
+    @property
+    def where(self) -> str:
+        """A schema finding's place: ``db:tasks``, or ``db[analytics]:tasks``."""
+        db = f"db[{self.database}]" if self.database else "db"
+        return f"{db}:{self.object}" if self.object else db
+
     def sort_key(self) -> tuple[Any, ...]:
         # Schema findings (no path) sort before file findings: "" < any path.
         return (self.path or "", self.line or 0, self.column or 0, self.rule,
-                self.object or "", self.message)
+                self.database or "", self.object or "", self.message)
 
     def place_key(self) -> tuple[Any, ...]:
         """What makes two findings the same: rule, message, object and exact place."""

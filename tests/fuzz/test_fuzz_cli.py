@@ -142,7 +142,10 @@ def test_every_format_parses(tree: Any, fmt: str) -> None:
         ET.fromstring(out.split("\n", 1)[1])
     elif fmt == "github":
         lines = out.splitlines()
-        assert all(line.startswith("::") for line in lines[:-1]), out
+        # Past GitHub's 10 annotations of a level, findings are plain log lines
+        # and an annotation says how many.
+        plain = [line for line in lines[:-1] if not line.startswith("::")]
+        assert not plain or "not shown as annotations" in out, out
         assert lines[-1].startswith(("PASS", "Found", "NOT CHECKED")), out
     else:
         assert out.splitlines()[-1].startswith(("PASS", "Found", "NOT CHECKED")), out

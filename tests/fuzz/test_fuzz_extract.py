@@ -194,10 +194,11 @@ def python_file(draw: st.DrawFn) -> tuple[str, list[tuple[int, int]], str]:
             src.add("\n")
         elif shape in ("fconst", "plusconst"):
             # The table name in a constant, put into the SQL by an f-string or
-            # "+": reported on the constant's characters, when it is a plain
-            # identifier (a quoted one stays an unknown, dynamic name).
+            # "+": reported on the constant's characters.  An f-string field
+            # takes a plain identifier only (a quoted one stays an unknown,
+            # dynamic name); "+" reads whatever text the constant holds.
             report = template in TEMPLATES and "{T}" in template and \
-                IDENTIFIER.fullmatch(spelled) is not None
+                (shape == "plusconst" or IDENTIFIER.fullmatch(spelled) is not None)
             q = "'" if '"' in spelled else '"'
             src.add(f"TABLE_{i} = {q}")
             src.add_sql("{T}", TABLE if report else None, spelled)

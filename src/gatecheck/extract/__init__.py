@@ -42,6 +42,13 @@ class Fragment:
     #: A piece of a statement assembled at run time (an element of a list of
     #: parts, an ``append``/``extend``/``join`` argument), not a whole one.
     piece: bool = False
+    #: The connection or cursor the SQL is executed on (``old_db`` of
+    #: ``old_db.execute(...)``), which may say which database it runs against.
+    receiver: str | None = None
+    #: Characters at the start of ``sql`` that are not the source's: the
+    #: statement text a clause piece is read after (``SELECT * FROM t `` before
+    #: ``"LEFT JOIN ..."``).  Nothing found there is reported.
+    prefix: int = 0
 
     def file_offset(self, index: int) -> int:
         """File offset of the SQL character at ``index``."""

@@ -1,10 +1,11 @@
 """Reading Python source: the prefilter, the parse, and ``ast`` positions as text offsets.
 
 `might_contain_sql` rejects most files with substring searches before
-anything is parsed; `parse` builds the ``ast`` (turning every failure into
-a `SourceError` with a position); `Columns` converts the ``ast``'s
-positions (1-based line, UTF-8 byte column) to offsets in the decoded text,
-which is what every span of gatecheck counts.
+anything is parsed; `parse` builds the ``ast`` (a file the running
+interpreter cannot parse is read by `gatecheck.extract.python_tolerant`
+instead, and its syntax problems become a note); `Columns` converts the
+``ast``'s positions (1-based line, UTF-8 byte column) to offsets in the
+decoded text, which is what every span of gatecheck counts.
 """
 
 from __future__ import annotations
@@ -21,7 +22,11 @@ from gatecheck.positions import LineIndex
 
 __all__ = ["Columns", "might_contain_sql", "parse"]
 
-_KEYWORDS = "|".join(SQL_KEYWORDS)
+# Statement keywords, and the words a clause kept apart starts with (``"LEFT
+# JOIN t ..."``, ``"WHERE ..."``); FROM, AND and OR start too much prose to
+# be worth the parse (such pieces sit in files that name a sink anyway).
+_KEYWORDS = "|".join((*SQL_KEYWORDS, "JOIN", "LEFT", "RIGHT", "INNER", "CROSS", "FULL",
+                      "NATURAL", "WHERE"))
 
 # --- prefilter ----------------------------------------------------------------
 # A quote, then what can precede a keyword in the *source* of a literal
@@ -56,13 +61,23 @@ def might_contain_sql(text: str) -> bool:
     return any(pattern.search(text) for pattern in _QUOTED_SQL_STARTS)
 
 
-def parse(path: str, text: str, bom: int) -> ast.Module:
+def parse(path: str, text: str, bom: int, notes: list[str] | None = None) -> ast.Module:
+    """The module ``text`` holds (``bom``: the length of its byte-order mark).
+
+    What the running interpreter cannot parse (newer or older Python, a
+    syntax error) is read with tree-sitter (`gatecheck.extract.python_tolerant`):
+    the strings it finds are checked as usual, and the first syntax problem,
+    if any, is appended to ``notes`` as ``path:line:col: message`` -- a
+    warning, never an error.  Raises `SourceError` only for what is no text
+    at all: a NUL byte, a lone surrogate.
+    """
     nul = text.find("\0")
     if nul >= 0:
         # Python 3.11 reports this without a position; say where it is.
         nul_line, nul_column = LineIndex(text).line_col(nul)
         raise SourceError("Python source contains a NUL byte", path=path,
                           line=nul_line, column=nul_column)
+    failure: SyntaxError | None = None
     try:
         # Invalid escapes ("\d") warn while parsing: that is noise about the
         # user's code, and under "-W error" it would become a false syntax
@@ -80,18 +95,66 @@ def parse(path: str, text: str, bom: int) -> ast.Module:
             if gc_was_enabled:
                 gc.enable()
     except SyntaxError as exc:
-        column: int | None = exc.offset or None
-        if bom and exc.lineno == 1 and column is not None:
-            column += bom
-        raise SourceError(f"Python syntax error: {exc.msg}", path=path,
-                          line=exc.lineno, column=column) from exc
-    except RecursionError as exc:
-        raise SourceError("Python source is nested too deeply to parse", path=path) from exc
-    except MemoryError as exc:
-        raise SourceError("Python source is too large or nested too deeply to parse",
-                          path=path) from exc
+        failure = exc
+    except (RecursionError, MemoryError):
+        failure = SyntaxError("nested too deeply to parse")
     except ValueError as exc:  # e.g. lone surrogates (UnicodeEncodeError)
         raise SourceError(f"cannot parse Python source: {exc}", path=path) from exc
+    assert failure is not None  # every other way out of the try returns or raises
+    return _read_tolerantly(path, text, bom, failure, notes)
+
+
+#: How a note on a file read with the tolerant parser ends.
+TOLERANT_NOTE: Final = ("read with the tolerant parser; "
+                        "strings outside the error are still checked")
+
+
+def _read_tolerantly(path: str, text: str, bom: int, failure: SyntaxError,
+                     notes: list[str] | None) -> ast.Module:
+    """Read with tree-sitter what ``ast.parse`` refused with ``failure``."""
+    columns = Columns(text, bom)
+    try:
+        from gatecheck.extract.python_tolerant import read
+
+        tree, problems = read(text, bom)
+    except ImportError:
+        # tree-sitter is a dependency; a platform without its wheels still
+        # gets every other file checked, and this one named.
+        _note(notes, path, failure.lineno, _column(failure, bom),
+              f"Python syntax error: {failure.msg}; not checked: the tolerant parser "
+              "(tree-sitter-python) is not installed")
+        return ast.Module(body=[], type_ignores=[])
+    except (RecursionError, MemoryError):
+        _note(notes, path, failure.lineno, _column(failure, bom),
+              f"Python syntax error: {failure.msg}; not checked: too large or nested too "
+              "deeply for the tolerant parser too")
+        return ast.Module(body=[], type_ignores=[])
+    if problems:
+        first = problems[0]
+        line, column = LineIndex(text).line_col(columns.offset(first.line, first.column))
+        message = first.message
+        if failure.lineno == first.line and failure.msg and \
+                not message.startswith("Python 2"):
+            # CPython says it better when it stopped at the same place
+            # ("'(' was never closed" rather than tree-sitter's "invalid syntax").
+            message = failure.msg
+            column = _column(failure, bom) or column
+        more = f"; {len(problems) - 1} more after it" if len(problems) > 1 else ""
+        _note(notes, path, line, column, f"Python syntax error: {message}{more} ({TOLERANT_NOTE})")
+    return tree
+
+
+def _column(failure: SyntaxError, bom: int) -> int | None:
+    column: int | None = failure.offset or None
+    if bom and failure.lineno == 1 and column is not None:
+        column += bom
+    return column
+
+
+def _note(notes: list[str] | None, path: str, line: int | None, column: int | None,
+          message: str) -> None:
+    if notes is not None:
+        notes.append(str(SourceError(message, path=path, line=line, column=column)))
 
 
 class Columns:

@@ -15,10 +15,10 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterable, Sequence
-from typing import Final, TypeGuard
+from typing import Final, TypeGuard, cast
 
-__all__ = ["SQL_KEYWORDS", "SQL_START", "Scope", "Walker", "is_str", "may_start_sql",
-           "start_key", "str_value"]
+__all__ = ["SQL_KEYWORDS", "SQL_START", "Scope", "Walker", "assembled", "clause_prefix",
+           "flatten", "is_str", "may_start_sql", "start_key", "str_value"]
 
 #: Statement keywords that make a string outside a sink a SQL candidate.
 SQL_KEYWORDS: Final = (
@@ -36,6 +36,27 @@ SQL_START: Final = re.compile(
 # may still reach a keyword after it (``"(" + "SELECT ..."``).
 SQL_FILLER: Final = re.compile(
     r"(?:\s|\(|--[^\r\n]*+|/\*.*?\*/)*+(?:--[^\r\n]*|/\*.*)?", re.DOTALL)
+
+# A piece of a statement that starts with a clause (``"LEFT JOIN t ON ..."``,
+# ``"WHERE id IN (SELECT ... FROM t)"``), kept apart and assembled at run
+# time: SQL by its clause keyword, read inside a statement made for it
+# (`clause_prefix`).
+CLAUSE_START: Final = re.compile(
+    r"\s*+(?:(?P<from>FROM)|(?P<join>(?:(?:NATURAL\s+)?(?:LEFT|RIGHT|FULL|INNER|CROSS)"
+    r"(?:\s+OUTER)?\s+)?JOIN)|(?P<where>WHERE|GROUP\s+BY|ORDER\s+BY|HAVING)"
+    r"|(?P<andor>AND|OR)|(?P<union>UNION|INTERSECT|EXCEPT))\b", re.IGNORECASE)
+#: The text put before a clause of each kind (``{}``: a neutral table name).
+_CLAUSE_PREFIX: Final = {
+    "from": "SELECT * ", "join": "SELECT * FROM {} ", "where": "SELECT * FROM {} ",
+    "andor": "SELECT * FROM {} WHERE 1 ", "union": "SELECT 1 ",
+}
+
+
+def clause_prefix(sql: str) -> str | None:
+    """The statement text a clause piece is read after (`CLAUSE_START`), or None."""
+    match = CLAUSE_START.match(sql)
+    return _CLAUSE_PREFIX[match.lastgroup] if match and match.lastgroup else None
+
 
 # --- sinks --------------------------------------------------------------------
 _SINK_CALLS: Final = frozenset(
@@ -62,20 +83,22 @@ _PIECE_CALLS: Final = frozenset({"append", "extend", "insert", "join"})
 Key = tuple[int, int]   # (lineno, byte column): orders positions within a file
 
 
-def may_start_sql(first: ast.expr, whole: bool) -> bool:
+def may_start_sql(first: ast.expr, whole: bool, *, clauses: bool = True) -> bool:
     """Cheap test on decoded ``ast`` values before a non-sink literal is lexed.
 
     The SQL text differs from the Python value only by placeholders, which
     never form a keyword, so the value's start decides.  ``whole``: the
     literal is all of the fragment, so filler alone cannot lead to a keyword.
+    ``clauses``: a clause kept apart (`CLAUSE_START`) counts too.
     """
-    if isinstance(first, ast.JoinedStr):
+    if isinstance(first, FORMATTED):
         head = first.values[0] if first.values else None
         if not isinstance(head, ast.Constant):
             return True  # starts with a field, which may resolve to a constant
         first, whole = head, False
     value = str_value(first)
-    return bool(SQL_START.match(value) or (not whole and SQL_FILLER.fullmatch(value)))
+    return bool(SQL_START.match(value) or (clauses and CLAUSE_START.match(value))
+                or (not whole and SQL_FILLER.fullmatch(value)))
 
 
 def str_value(node: ast.expr) -> str:
@@ -108,14 +131,20 @@ class Scope:
     def __init__(self, parent: Scope | None, kind: int) -> None:
         self.parent = parent
         self.kind = kind
-        self.bindings: dict[str, list[tuple[Key, ast.Constant | None]]] = {}
+        self.bindings: dict[str, list[tuple[Key, ast.expr | None]]] = {}
         self.free: dict[str, bool] = {}  # global (True) / nonlocal (False) declarations
 
-    def bind(self, name: str, key: Key, value: ast.Constant | None = None) -> None:
+    def bind(self, name: str, key: Key, value: ast.expr | None = None) -> None:
         self.bindings.setdefault(name, []).append((key, value))
 
-    def lookup(self, name: str, at: Key) -> ast.Constant | None:
-        """The constant ``name`` holds at position ``at`` of this scope, if known.
+    def constant(self, name: str, at: Key) -> ast.Constant | None:
+        """The ``str`` constant ``name`` holds at ``at``, if it holds one (`lookup`)."""
+        value = self.lookup(name, at)
+        return value if isinstance(value, ast.Constant) else None
+
+    def lookup(self, name: str, at: Key) -> ast.expr | None:
+        """The value ``name`` holds at position ``at`` of this scope, if known: a
+        ``str`` constant, or an expression that assembles str pieces (`assembled`).
 
         While the code around the use runs (its own scope, and the scopes a
         comprehension or class body sits in), the nearest binding before the
@@ -180,11 +209,19 @@ _BINDING_NODES: Final = frozenset({
 _Pending = list[tuple[list[ast.AST], "Scope"]]
 
 
+#: f-strings, and on Python >= 3.14 t-strings (``ast.TemplateStr``, the same
+#: ``values`` of constants and fields; the lexer tells them apart by the prefix).
+#: The tolerant parser reads t-strings as ``JoinedStr`` on any version.
+FORMATTED: Final[tuple[type[ast.JoinedStr], ...]] = (ast.JoinedStr,) + (
+    (cast("type[ast.JoinedStr]", getattr(ast, "TemplateStr")),)
+    if hasattr(ast, "TemplateStr") else ())
+
+
 def is_str(node: object) -> TypeGuard[ast.Constant | ast.JoinedStr]:
-    """A str literal (possibly an f-string); bytes literals are not SQL text."""
+    """A str literal (possibly an f- or t-string); bytes literals are not SQL text."""
     if isinstance(node, ast.Constant):
         return type(node.value) is str
-    return isinstance(node, ast.JoinedStr)
+    return isinstance(node, FORMATTED)
 
 
 def _target_names(target: ast.expr) -> Iterable[str]:
@@ -216,6 +253,7 @@ class Walker:
     """One iterative pass over the tree (deep nesting must not hit the recursion limit)."""
 
     __slots__ = ("sites", "sink_ids", "prose_ids", "piece_ids", "joined_ids", "sink_names",
+                 "name_sinks", "receivers",
                  "assigned",
                  "template_names", "attributes", "_fields")
 
@@ -232,6 +270,12 @@ class Walker:
         self.joined_ids: set[int] = set()
         #: names (and attribute names) passed as the SQL argument of a sink call.
         self.sink_names: set[str] = set()
+        #: Names passed to a sink, with their scope: what such a name assembles
+        #: with ``+=`` (no expression of the source holds it whole) is read there.
+        self.name_sinks: list[tuple[ast.Name, Scope]] = []
+        #: The connection or cursor each sink argument (by id) and each sink
+        #: name is executed on (`receiver_name`), for routing to a database.
+        self.receivers: dict[int | str, str] = {}
         #: id of an assigned value -> the names it is assigned to.
         self.assigned: dict[int, list[str]] = {}
         #: names (and attribute names) used as a template elsewhere,
@@ -264,7 +308,7 @@ class Walker:
                     sites.append((SITE_STRING, node, [node], scope))
             elif isinstance(node, ast.Call):
                 self._call(node, scope, stack)
-            elif isinstance(node, ast.JoinedStr):
+            elif isinstance(node, FORMATTED):
                 # Not descended: 3.11 positions inside f-strings are unreliable.
                 sites.append((SITE_STRING, node, [node], scope))
             elif isinstance(node, ast.Expr):
@@ -319,7 +363,7 @@ class Walker:
                 else func.id if isinstance(func, ast.Name) else None)
         if name is not None and (name in _EXACT_SINK_CALLS or name.endswith(_SINK_SUFFIXES)) \
                 and (name != "text" or _sqlalchemy_text(func)):
-            self._sink_argument(node)
+            self._sink_argument(node, scope)
         elif name in _TRANSLATION_CALLS:
             self.prose_ids.update(id(arg) for arg in node.args)
         if name == "join" and isinstance(func, ast.Attribute) and is_str(func.value) \
@@ -350,8 +394,9 @@ class Walker:
         """A list that mixes statement-like strings with bits that are no statement
         (``"),"``, ``"name AS ("``) holds one statement in parts."""
         strings = [e for e in elements if is_str(e)]
-        if len(strings) > 1 and any(not may_start_sql(e, whole=True) for e in strings) \
-                and any(may_start_sql(e, whole=True) for e in strings):
+        if len(strings) > 1 and \
+                any(not may_start_sql(e, whole=True, clauses=False) for e in strings) \
+                and any(may_start_sql(e, whole=True, clauses=False) for e in strings):
             self._pieces(strings)
 
     def _template_name(self, node: ast.expr | None, kind: int) -> None:
@@ -360,7 +405,7 @@ class Walker:
         elif isinstance(node, ast.Attribute):  # self.SQL_COUNT.format(...)
             self.template_names[node.attr] = kind
 
-    def _sink_argument(self, call: ast.Call) -> None:
+    def _sink_argument(self, call: ast.Call, scope: Scope) -> None:
         arg: ast.expr | None = None
         if call.args and not isinstance(call.args[0], ast.Starred):
             arg = call.args[0]
@@ -369,16 +414,23 @@ class Walker:
         if arg is None:
             return
         self.sink_ids.add(id(arg))
+        if isinstance(arg, ast.Name):
+            self.name_sinks.append((arg, scope))
+        receiver = receiver_name(call.func)
+        if receiver is not None:
+            self.receivers.setdefault(id(arg), receiver)
         # A named template: ``execute(SQL % args)``, ``execute(SQL.format(...))``.
         if isinstance(arg, ast.BinOp) and isinstance(arg.op, ast.Mod):
             arg = arg.left
         elif (isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute)
                 and arg.func.attr in FORMAT_CALLS):
             arg = arg.func.value
-        if isinstance(arg, ast.Name):
-            self.sink_names.add(arg.id)
-        elif isinstance(arg, ast.Attribute):  # self.SQL_GET: a class constant
-            self.sink_names.add(arg.attr)
+        name = arg.id if isinstance(arg, ast.Name) else \
+            arg.attr if isinstance(arg, ast.Attribute) else None  # self.SQL_GET: a class constant
+        if name is not None:
+            self.sink_names.add(name)
+            if receiver is not None:
+                self.receivers.setdefault(name, receiver)
 
     def _binop(self, node: ast.BinOp, scope: Scope, stack: list[ast.AST]) -> None:
         if isinstance(node.op, ast.Mod) and is_str(node.left):
@@ -400,7 +452,9 @@ class Walker:
             left = left.left
         operands.append(left)
         operands.reverse()
-        if is_str(operands[0]):
+        if is_str(operands[0]) or all(map(_piece_operand, operands)):
+            # A chain of names (``base + join + where``) is read too: what the
+            # names hold decides whether it is SQL.
             self.sites.append((SITE_CHAIN, node, operands, scope))
             stack.extend(op for op in operands if not is_str(op))
         else:
@@ -409,11 +463,14 @@ class Walker:
     def _assign(self, node: ast.stmt, targets: list[ast.expr], value: ast.expr | None,
                 scope: Scope) -> None:
         constant = value if isinstance(value, ast.Constant) and type(value.value) is str else None
+        # ``query = base + join + where``: pieces the name assembles, read where it is used.
+        stored = constant if constant is not None or value is None or not assembled(value) \
+            else value
         key = end_key(node)  # the name is bound once the statement has run
         assigned: list[str] = []
         for target in targets:
             if isinstance(target, ast.Name):
-                scope.bind(target.id, key, constant)
+                scope.bind(target.id, key, stored)
                 assigned.append(target.id)
                 if scope.kind == _CLASS:
                     self._attribute(target.id, constant)
@@ -464,6 +521,13 @@ class Walker:
         """Names bound by the less common statements (none of them to a constant)."""
         if isinstance(node, ast.AnnAssign):
             self._assign(node, [node.target], node.value, scope)
+        elif isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add) \
+                and isinstance(node.target, ast.Name) and _piece_operand(node.value):
+            # ``sql += " WHERE ..."``: the name now holds its old value and the piece.
+            before = ast.copy_location(ast.Name(node.target.id, ast.Load()), node.target)
+            grown = ast.copy_location(ast.BinOp(before, ast.Add(), node.value), node)
+            scope.bind(node.target.id, end_key(node), grown)
+            self._pieces([node.value])
         elif isinstance(node, (ast.AugAssign, ast.NamedExpr)):
             for name in _target_names(node.target):
                 scope.bind(name, end_key(node))
@@ -487,6 +551,53 @@ class Walker:
 
 # ------------------------------------------------------------------------------
 # The lexer: literal source -> SQL text + origin map
+
+def _piece_operand(node: ast.expr, depth: int = 0) -> bool:
+    """What a statement assembled with ``+`` can be made of: literals, names,
+    class constants (``self.TABLE``), and ``a if c else b`` of those."""
+    if isinstance(node, (ast.Name, ast.Attribute)) or is_str(node):
+        return True
+    if depth > 8:
+        return False
+    if isinstance(node, ast.IfExp):
+        return _piece_operand(node.body, depth + 1) and _piece_operand(node.orelse, depth + 1)
+    return isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add) and \
+        assembled(node, depth + 1)
+
+
+def assembled(node: ast.expr, depth: int = 0) -> bool:
+    """Whether ``node`` is a ``+`` chain of `_piece_operand`s (``base + join + where``)."""
+    while isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        if not _piece_operand(node.right, depth):
+            return False
+        node = node.left
+    return not isinstance(node, ast.BinOp) and _piece_operand(node, depth)
+
+
+def flatten(node: ast.expr) -> list[ast.expr]:
+    """The operands of a ``+`` chain, left to right."""
+    operands = []
+    while isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        operands.append(node.right)
+        node = node.left
+    operands.append(node)
+    operands.reverse()
+    return operands
+
+
+def receiver_name(func: ast.expr) -> str | None:
+    """The connection or cursor a sink method is called on: the last name before
+    the method (``old_db.execute`` -> ``old_db``, ``self.db.execute`` -> ``db``,
+    ``conn.cursor().execute`` -> ``conn``); None for a plain function call."""
+    if not isinstance(func, ast.Attribute):
+        return None
+    value = func.value
+    while isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute):
+        value = value.func.value
+    if isinstance(value, ast.Attribute):
+        return value.attr
+    return value.id if isinstance(value, ast.Name) else None
+
 
 def _sqlalchemy_text(func: ast.expr) -> bool:
     """Whether a call of ``text`` is SQLAlchemy's: a bare ``text(...)`` (imported

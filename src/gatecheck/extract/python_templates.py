@@ -9,6 +9,15 @@ the neutral identifier ``__gcN__`` (a *hole*, listed in
 ``str`` constant, whose text is substituted and mapped to the constant's own
 characters.  DB-API ``%s``/``%(name)s`` markers are values and read as
 ``$1``; ``IN %s`` is a hole, since the driver writes the whole list there.
+
+A t-string (Python 3.14, PEP 750) is not formatted by Python: the library
+that receives it does.  psycopg 3.3, the first driver to take them, passes a
+field as a query *parameter* (``{id}``, or with the format specs ``:s``,
+``:b``, ``:t``) or merges it as a literal value (``:l``): such a field is a
+value and reads as ``$1``, like ``%s``, except after ``IN``.  ``:i`` is an
+identifier, read like an f-string field (a name bound to an identifier-like
+constant is substituted, anything else is a hole); ``:q`` (a snippet of SQL)
+and any other spec is a hole.
 """
 
 from __future__ import annotations
@@ -24,13 +33,14 @@ from typing import Final
 from gatecheck.extract import neutral_name
 from gatecheck.extract.python_read import Columns
 from gatecheck.extract.python_sinks import (
-    FORMAT_CALLS, SITE_CHAIN, SITE_FORMAT, SITE_JOIN, SITE_PERCENT, is_str, str_value)
+    FORMAT_CALLS, SITE_CHAIN, SITE_FORMAT, SITE_JOIN, SITE_PERCENT, Key, flatten, is_str,
+    start_key, str_value)
 from gatecheck.positions import Span
 
 __all__ = ["Builder", "LexError"]
 
 # --- lexer tables -------------------------------------------------------------
-_PREFIX_CHARS: Final = frozenset("rRbBuUfF")
+_PREFIX_CHARS: Final = frozenset("rRbBuUfFtT")
 _QUOTES: Final = "'\""
 _BETWEEN_PIECES: Final = re.compile(r"(?:[ \t\f\r\n]|\\(?:\r\n|\r|\n)|#[^\r\n]*)*")
 _SPECIAL: Final = re.compile(r"[\\{}%'\"]")
@@ -58,9 +68,14 @@ _PERCENT_APPLIED: Final = 2   # the % operator is applied: every conversion, %% 
 _BRACES_KEEP: Final = 0
 _BRACES_FORMAT: Final = 1     # str.format template
 _BRACES_FSTRING: Final = 2    # f-string piece
+_BRACES_TEMPLATE: Final = 3   # t-string piece: fields are values unless their spec says otherwise
+#: psycopg's t-string format specs that pass the field as a value.
+_TEMPLATE_VALUE_SPECS: Final = frozenset({"", "s", "b", "t", "l"})
 
 StrNode = ast.Constant | ast.JoinedStr
-_Resolver = Callable[[str], "ast.Constant | None"]
+_Lookup = Callable[[str, Key], "ast.expr | None"]
+#: How deep names holding pieces that name other pieces are followed.
+_MAX_SPLICE_DEPTH = 8
 
 
 class LexError(Exception):
@@ -76,10 +91,26 @@ def is_word_char(ch: str) -> bool:
     return ch.isalnum() or ch == "_"
 
 
-def _skip_string(text: str, i: int, end: int) -> int:
-    """Index after the string literal whose opening quote is at ``i``."""
+#: f-strings nested in f-string fields, at most (CPython's tokenizer stops at 150).
+_MAX_NESTING: Final = 150
+
+
+def _skip_string(text: str, i: int, end: int, nesting: int = 0) -> int:
+    """Index after the string literal whose opening quote is at ``i``.
+
+    An f- or t-string's own fields are skipped as fields: since Python 3.12
+    (PEP 701) they may hold strings in the same quotes (``f"{d["k"]}"``).
+    """
+    if nesting > _MAX_NESTING:
+        raise LexError("f-strings nested too deeply")
     q = text[i]
     closing = q * 3 if text.startswith(q * 3, i) else q
+    k = i
+    while k > 0 and text[k - 1] in _PREFIX_CHARS:
+        k -= 1
+    # Letters glued to a word are its end (``or"x"``), not a prefix.
+    fields = (k == 0 or not is_word_char(text[k - 1])) and \
+        any(c in "fFtT" for c in text[k:i])
     j = i + len(closing)
     while j < end:
         ch = text[j]
@@ -87,19 +118,22 @@ def _skip_string(text: str, i: int, end: int) -> int:
             j += 2
         elif ch == q and text.startswith(closing, j):
             return j + len(closing)
+        elif ch == "{" and fields:
+            j = j + 2 if text.startswith("{", j + 1) else \
+                _fstring_field_end(text, j, end, nesting)[1] + 1
         else:
             j += 1
     raise LexError("unterminated string")
 
 
-def _fstring_field_end(text: str, i: int, end: int) -> tuple[int, int]:
+def _fstring_field_end(text: str, i: int, end: int, nesting: int = 0) -> tuple[int, int]:
     """For the f-string field opening at ``i``: (end of its expression, its closing ``}``)."""
     j = i + 1
     depth = 0
     while j < end:
         ch = text[j]
         if ch in _QUOTES:
-            j = _skip_string(text, j, end)
+            j = _skip_string(text, j, end, nesting + 1)
             continue
         if ch in "([{":
             depth += 1
@@ -110,7 +144,7 @@ def _fstring_field_end(text: str, i: int, end: int) -> tuple[int, int]:
                 raise LexError("unbalanced f-string field")
             depth -= 1
         elif depth == 0 and (ch == ":" or (ch == "!" and not text.startswith("=", j + 1))):
-            return j, _fstring_tail_end(text, j, end)
+            return j, _fstring_tail_end(text, j, end, nesting)
         elif ch == "#":  # a comment in a multi-line field (Python >= 3.12)
             newline = _LINE_BREAK.search(text, j, end)
             j = newline.start() if newline else end
@@ -119,12 +153,12 @@ def _fstring_field_end(text: str, i: int, end: int) -> tuple[int, int]:
     raise LexError("unterminated f-string field")
 
 
-def _fstring_tail_end(text: str, j: int, end: int) -> int:
+def _fstring_tail_end(text: str, j: int, end: int, nesting: int = 0) -> int:
     """The closing ``}`` of a field whose ``!conversion``/``:spec`` starts at ``j``."""
     while j < end:
         ch = text[j]
         if ch == "{":  # nested field in the format spec
-            j = _fstring_field_end(text, j, end)[1] + 1
+            j = _fstring_field_end(text, j, end, nesting + 1)[1] + 1
             continue
         if ch == "}":
             return j
@@ -157,14 +191,26 @@ def _format_field_end(text: str, i: int, end: int, quote: str) -> int:
 class Builder:
     """Accumulates one fragment: SQL text in chunks, origin offsets, placeholders."""
 
-    __slots__ = ("text", "columns", "resolve", "attributes", "arguments", "parts", "origin",
-                 "length", "placeholders", "_percent", "_braces")
+    __slots__ = ("text", "columns", "lookup", "at", "attributes", "arguments", "parts",
+                 "origin", "length", "placeholders", "choices", "forks", "spliced", "_percent",
+                 "_braces",
+                 "_depth")
 
-    def __init__(self, text: str, columns: Columns, resolve: _Resolver | None,
-                 attributes: dict[str, ast.Constant | None] | None = None) -> None:
+    def __init__(self, text: str, columns: Columns, lookup: _Lookup | None, at: Key = (0, 0),
+                 attributes: dict[str, ast.Constant | None] | None = None,
+                 choices: tuple[int, ...] = ()) -> None:
         self.text = text
         self.columns = columns
-        self.resolve = resolve
+        #: What a name holds at a position (`Scope.lookup`); ``at``: where the site is.
+        self.lookup = lookup
+        self.at = at
+        #: Which branch of each ``a if c else b`` met while assembling (0: ``a``),
+        #: and how many were met (`forks`): the caller builds the other branches too.
+        self.choices = choices
+        self.forks = 0
+        #: The constants read into this statement in place of names (`_splice`).
+        self.spliced: list[ast.Constant] = []
+        self._depth = 0
         #: Class-level str constants by attribute name (`Walker.attributes`).
         self.attributes = attributes or {}
         #: The right operand of an applied ``%``, one per conversion; None once
@@ -227,18 +273,57 @@ class Builder:
         self._literal(literal)
 
     def _chain(self, operands: list[ast.expr]) -> None:
-        """``"SELECT ... " + name + " WHERE ..."``: literals lexed, the rest neutral."""
+        """``"SELECT ... " + name + " WHERE ..."``: literals lexed; a name that
+        holds a str piece (or pieces assembled with ``+`` and ``+=``) read in
+        place, at the piece's own characters; ``a if c else b`` by `choices`;
+        the rest neutral."""
         for index, operand in enumerate(operands):
+            if isinstance(operand, ast.IfExp):
+                choice = self.choices[self.forks] if self.forks < len(self.choices) else 0
+                self.forks += 1
+                operand = operand.orelse if choice else operand.body
             if is_str(operand):
                 self._literal(operand)
                 continue
-            if isinstance(operand, (ast.Name, ast.Attribute)) and not self._glued_before():
-                following = operands[index + 1] if index + 1 < len(operands) else None
-                if not _starts_with_word_char(following) and \
-                        self._substitute_constant(self._constant_of(operand)):
+            if isinstance(operand, (ast.Name, ast.Attribute)):
+                if not self._glued_before():
+                    following = operands[index + 1] if index + 1 < len(operands) else None
+                    if not _starts_with_word_char(following) and \
+                            self._substitute_constant(self._constant_of(operand)):
+                        continue
+                if self._splice(operand):
                     continue
+            elif isinstance(operand, ast.BinOp) and self._depth < _MAX_SPLICE_DEPTH:
+                self._depth += 1
+                self._chain(flatten(operand))
+                self._depth -= 1
+                continue
             start = self.columns.offset(operand.lineno, operand.col_offset)
             self._placeholder(start)
+
+    def _splice(self, node: ast.Name | ast.Attribute) -> bool:
+        """Append what ``node`` holds: a str constant's text (as a literal of its
+        own: driver ``%s`` markers are values) or the pieces it assembles."""
+        value: ast.expr | None = self._constant_of(node)
+        if value is None and isinstance(node, ast.Name) and self.lookup is not None:
+            value = self.lookup(node.id, start_key(node))
+        if value is None or self._depth >= _MAX_SPLICE_DEPTH:
+            return False
+        self._depth += 1
+        try:
+            if isinstance(value, ast.Constant):
+                self.spliced.append(value)
+                modes = self._percent, self._braces
+                self._percent, self._braces = _PERCENT_DBAPI, _BRACES_KEEP
+                try:
+                    self._literal(value)
+                finally:
+                    self._percent, self._braces = modes
+            else:
+                self._chain(flatten(value))
+        finally:
+            self._depth -= 1
+        return True
 
     def _join(self, elements: list[ast.expr], separator: ast.expr) -> None:
         """``SEP.join([...])``: each literal element lexed (``"...".format(x)`` as a
@@ -265,15 +350,20 @@ class Builder:
         """The str constant a name (scope lookup) or ``self.NAME`` / ``cls.NAME`` /
         ``Class.NAME`` (a class-level constant of this module) holds, if known."""
         if isinstance(node, ast.Name):
-            return self.resolve(node.id) if self.resolve is not None else None
+            return self.resolve(node.id)
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             return self.attributes.get(node.attr)
         return None
 
+    def resolve(self, name: str) -> ast.Constant | None:
+        """The str constant ``name`` holds where the site is, if it holds one."""
+        if self.lookup is None:
+            return None
+        value = self.lookup(name, self.at)
+        return value if isinstance(value, ast.Constant) else None
+
     def _substitute(self, name: str) -> bool:
         """Append the text of the identifier-like constant ``name`` is bound to, if any."""
-        if self.resolve is None:
-            return False
         return self._substitute_constant(self.resolve(name))
 
     def _substitute_constant(self, constant: ast.Constant | None) -> bool:
@@ -333,7 +423,8 @@ class Builder:
         triple = text.startswith(q * 3, j)
         closing = q * 3 if triple else q
         raw = "r" in prefix
-        braces = _BRACES_FSTRING if "f" in prefix else self._braces
+        braces = _BRACES_TEMPLATE if "t" in prefix else \
+            _BRACES_FSTRING if "f" in prefix else self._braces
         i = j + len(closing)
         while True:
             m = _SPECIAL.search(text, i, end)
@@ -475,7 +566,18 @@ class Builder:
             self._placeholder(s)
             return close + 1
         expr_end, close = _fstring_field_end(text, s, end)
-        if expr_end == close and not self._glued_before():
+        bare = expr_end == close  # no conversion, no format spec
+        if braces == _BRACES_TEMPLATE:
+            spec = _template_spec(text[expr_end:close])
+            if spec in _TEMPLATE_VALUE_SPECS and not _BEFORE_A_LIST.search(self._tail()):
+                # A parameter, as psycopg sends it: ``$1`` padded to the field's length.
+                self._slice_as(f"$1{' ' * (close + 1 - s - 2)}", s)
+                return close + 1
+            if spec != "i":
+                self._placeholder(s)
+                return close + 1
+            bare = True  # an identifier: substituted like an f-string field
+        if bare and not self._glued_before():
             name = text[s + 1:expr_end].strip()
             if not name.isascii():
                 name = unicodedata.normalize("NFKC", name)  # as Python reads identifiers
@@ -487,6 +589,13 @@ class Builder:
                 return close + 1
         self._placeholder(s)
         return close + 1
+
+
+def _template_spec(tail: str) -> str:
+    """The format spec of a t-string field from its ``!conversion:spec`` tail."""
+    if tail.startswith("!"):
+        tail = tail[2:]
+    return tail[1:].strip() if tail.startswith(":") else ""
 
 
 def _starts_with_word_char(node: ast.expr | None) -> bool:

@@ -4,7 +4,8 @@ The only package that opens connections.  `open_database` dispatches on the
 ``database:`` setting: a live SQLite file, a PostgreSQL server
 (``postgresql://``, see `gatecheck.introspect.postgres`), or migrations
 replayed into a scratch database (in-memory SQLite, or a scratch database on
-the PostgreSQL server of ``replay_url``).  Every connection handed to rules is read-only;
+the PostgreSQL server of ``replay_url``), or built there by the project's own
+command (``build:``, `gatecheck.introspect.build`).  Every connection handed to rules is read-only;
 a database that does not exist is an error, never created.
 """
 
@@ -94,6 +95,10 @@ def open_database(spec: DatabaseSpec, policy: Policy = DEFAULT_POLICY) -> Databa
         scheme = url.split(":", 1)[0] if ":" in url else url
         raise DatabaseError(f"unsupported database URL scheme {scheme!r} in {redact(url)}; "
                             "supported: sqlite:///path, postgresql://user@host/dbname")
+    if spec.build:
+        from gatecheck.introspect.build import build
+
+        return build(spec, policy)
     from gatecheck.introspect.migrations import replay
 
     return replay(spec, policy)
@@ -102,6 +107,11 @@ def open_database(spec: DatabaseSpec, policy: Policy = DEFAULT_POLICY) -> Databa
 def load_schema(spec: DatabaseSpec, policy: Policy = DEFAULT_POLICY) -> Schema:
     db = open_database(spec, policy)
     try:
+        if db.problems and spec.on_failure == "stop":
+            # Half a schema is not the schema (``on_failure: continue`` accepts it).
+            problem = db.problems[0]
+            raise DatabaseError(f"the migrations replay failed at {problem.path}:"
+                                f"{problem.line}: {problem.message}")
         return db.schema()
     finally:
         db.close()

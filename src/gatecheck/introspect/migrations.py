@@ -5,11 +5,14 @@ PostgreSQL server instead (`gatecheck.introspect.postgres_replay`); files
 are found and ordered here either way.
 
 Files are applied in natural order (``schema_v2`` before ``schema_v10``),
-statement by statement, so a failure can name the file and the line of the
-statement that failed.  The replay stops at the first failure; rules then
-run on what was built, and the failure is reported as a finding.  Optional
-``seed_data`` files run after the migrations so data rules have rows.  Once
-built, the scratch database is switched to ``query_only`` like a live one.
+or as the project's runner picks and orders them (``pattern:`` and ``skip:``,
+see `select`), statement by statement, so a failure can name the file and
+the line of the statement that failed.  The replay stops at the first
+failure, which is reported as a finding; by default (``on_failure: stop``)
+the rules that need the database then do not run, with ``on_failure:
+continue`` they check what was built.  Optional ``seed_data`` files run
+after the migrations so data rules have rows.  Once built, the scratch
+database is switched to ``query_only`` like a live one.
 
 The migrations come with the pull request, so the replay is a sandbox:
 
@@ -115,20 +118,67 @@ def _outside(key: str, pattern: str, root: Path, match: str | None = None) -> st
 
 def find_files(spec: DatabaseSpec, policy: Policy = DEFAULT_POLICY) -> tuple[
         list[Path], list[Path]]:
-    """The migration files and the seed files of ``spec``, confined per ``policy``."""
+    """The migration files (as the runner selects them) and the seed files of ``spec``,
+    confined per ``policy``."""
     assert spec.migrations is not None
     base = spec.base_dir.resolve()
     root = None if policy.allow_outside_includes else repository_root(base).resolve()
     files = expand(spec.migrations, base, root=root)
     if not files:
         raise DatabaseError(f"database: no migration files match {spec.migrations!r}")
+    if spec.pattern is not None or spec.skip:
+        selected = select(files, base, pattern=spec.pattern, skip=spec.skip)
+        if not selected:
+            raise DatabaseError(
+                f"database: {len(files)} file{'s' if len(files) != 1 else ''} match "
+                f"{spec.migrations!r}, but 'pattern'/'skip' leave none to replay")
+        files = selected
+    return files, find_seeds(spec, policy)
+
+
+def find_seeds(spec: DatabaseSpec, policy: Policy = DEFAULT_POLICY) -> list[Path]:
+    """The ``seed_data`` files of ``spec`` in order, confined per ``policy``."""
+    base = spec.base_dir.resolve()
+    root = None if policy.allow_outside_includes else repository_root(base).resolve()
     seeds: list[Path] = []
     for pattern in spec.seed_data:
         matched = expand(pattern, base, root=root, key="seed_data")
         if not matched:
             raise DatabaseError(f"database: no seed_data files match {pattern!r}")
         seeds.extend(matched)
-    return files, seeds
+    return seeds
+
+
+def select(files: list[Path], base: Path, *, pattern: str | None = None,
+           skip: tuple[str, ...] = ()) -> list[Path]:
+    """``files`` (in natural order) as the project's runner picks and orders them.
+
+    A file whose path relative to ``base`` matches a ``skip`` glob
+    (gitignore syntax, as every path glob of gatecheck) is left out.  With
+    ``pattern``, a regular expression searched in each file's *name*, the
+    files it does not match are left out and the rest are ordered by the
+    text of its ``version`` group (else its first group) compared as numbers
+    (``2`` before ``10``, ``1.9`` before ``1.10``); equal versions keep
+    natural order.  A match whose version group took no part is left out too.
+    """
+    from gatecheck.paths import PathMatcher
+
+    skipped = PathMatcher(skip)
+    regex = re.compile(pattern) if pattern is not None else None
+    group: str | int = "version" if regex is not None and "version" in regex.groupindex else 1
+    keyed: list[tuple[list[tuple[int, int | str]], Path]] = []
+    for path in files:
+        if skipped and skipped.matches(_shown(path, base)):
+            continue
+        if regex is None:
+            keyed.append(([], path))
+            continue
+        match = regex.search(path.name)
+        version = match.group(group) if match is not None else None
+        if version is not None:
+            keyed.append((natural_key(version), path))
+    keyed.sort(key=lambda item: item[0])  # stable: equal versions keep natural order
+    return [path for _, path in keyed]
 
 
 def read_migration(path: Path) -> str | ReplayProblem:

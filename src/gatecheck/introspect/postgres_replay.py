@@ -17,7 +17,7 @@ import signal
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from gatecheck.config import DatabaseSpec
 from gatecheck.errors import DatabaseError
@@ -117,6 +117,9 @@ class _Scratch:
         self.admin: "psycopg.Connection[Any] | None" = None
         self.created = False
         self.dropped = False
+        #: What it is created from: a pristine database, or another scratch
+        #: database to copy (`gatecheck.introspect.scratch`).
+        self.template = "template0"
 
     def create(self, policy: Policy) -> None:
         self.admin = connect(self.url, read_only=False)
@@ -130,7 +133,8 @@ class _Scratch:
                     "pass --allow-privileged-role")
         try:
             # template0: a pristine database, whatever was added to template1.
-            self.admin.execute(f"CREATE DATABASE {_quote_ident(self.name)} TEMPLATE template0")
+            self.admin.execute(f"CREATE DATABASE {_quote_ident(self.name)} "
+                               f"TEMPLATE {_quote_ident(self.template)}")
         except _driver().Error as exc:
             raise DatabaseError(f"cannot create the scratch database {self.name} on "
                                 f"{redact(self.url)}: {_one_line(str(exc), self.url)}") from None
@@ -220,9 +224,27 @@ def _drop_leftovers() -> None:
             pass
 
 
+def scratch_url(url: str, name: str) -> str:
+    """``url`` naming database ``name``: what a ``build:`` command connects to."""
+    from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    query = parts.query
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if any(key == "dbname" for key, _ in pairs):  # libpq lets it override the path
+        query = urlencode([(k, v) for k, v in pairs if k != "dbname"], quote_via=quote)
+    return urlunsplit(parts._replace(path="/" + quote(name), query=query))
+
+
 def replay(spec: DatabaseSpec, files: list[Path], seeds: list[Path],
-           policy: Policy = DEFAULT_POLICY) -> PostgresDatabase:
-    """Build a scratch database from ``files`` (then ``seeds``) and open it read-only."""
+           policy: Policy = DEFAULT_POLICY, *,
+           build: Callable[[str, float], None] | None = None,
+           source: str | None = None) -> PostgresDatabase:
+    """Build a scratch database from ``files`` (then ``seeds``) and open it read-only.
+
+    ``build`` (`gatecheck.introspect.build`), given the scratch database's
+    URL and the replay's deadline (``time.monotonic()``), builds it first.
+    """
     assert spec.replay_url is not None
     url = spec.replay_url
     schemas = spec.schemas or DEFAULT_SCHEMAS
@@ -232,8 +254,10 @@ def replay(spec: DatabaseSpec, files: list[Path], seeds: list[Path],
     _install_sigterm()
     try:
         scratch.create(policy)
-        builder = connect(url, read_only=False, dbname=name)
         deadline = time.monotonic() + policy.replay_timeout_s
+        if build is not None:
+            build(scratch_url(url, name), deadline)
+        builder = connect(url, read_only=False, dbname=name)
         try:
             # The server applies statement_timeout; the client gives up on one
             # that stops answering (CLIENT_MARGIN_S after the deadline).
@@ -246,8 +270,9 @@ def replay(spec: DatabaseSpec, files: list[Path], seeds: list[Path],
     except BaseException:
         scratch.drop()
         raise
-    db = PostgresDatabase(conn, source=f"migrations:{spec.migrations}", schemas=schemas,
-                          secrets=_secrets(url), on_close=scratch.drop, policy=policy)
+    db = PostgresDatabase(conn, source=source or f"migrations:{spec.migrations}",
+                          schemas=schemas, secrets=_secrets(url), on_close=scratch.drop,
+                          policy=policy)
     if problem is not None:
         db.problems.append(problem)
     return db
