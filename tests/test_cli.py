@@ -39,11 +39,24 @@ def test_clean_run_exits_0(tmp_path: Path) -> None:
 def test_findings_exit_1_and_text_format(tmp_path: Path) -> None:
     project(tmp_path, sql="-- header\nSELECT id FROM task_sessions;\n")
     build_db(tmp_path / "app.db", "CREATE TABLE webui_chats (id INTEGER);")
+    run = gatecheck("run", "--format", "concise", cwd=tmp_path)
+    assert run.exit_code == 1
+    assert run.stdout.splitlines() == [
+        "db:webui_chats: no-webui table webui_chats matches forbidden pattern 'webui_*' [warning]",
+        "app/q.sql:2:16: no-task-sessions references forbidden table task_sessions",
+        "Found 1 error, 1 warning (2 rules, 1 file, 1 SQL fragment)",
+    ]
+    # The full report (the default) adds a code frame under the source finding.
     run = gatecheck("run", cwd=tmp_path)
     assert run.exit_code == 1
     assert run.stdout.splitlines() == [
         "db:webui_chats: no-webui table webui_chats matches forbidden pattern 'webui_*' [warning]",
         "app/q.sql:2:16: no-task-sessions references forbidden table task_sessions",
+        "  |",
+        "2 | SELECT id FROM task_sessions;",
+        "  |                ^^^^^^^^^^^^^",
+        "  |",
+        "",
         "Found 1 error, 1 warning (2 rules, 1 file, 1 SQL fragment)",
     ]
 
@@ -185,6 +198,7 @@ def test_init_proposes_rules_from_the_schema(tmp_path: Path) -> None:
     assert run.exit_code == 1, run.stderr
     assert {(f["rule"], f["object"]) for f in run.json["findings"]} == {
         ("no-task-sessions-references", "task_sessions"),
+        ("code-matches-schema", "task_sessions"),
         ("foreign-keys-resolve", "tasks.session_id")}
     again = gatecheck("init", cwd=tmp_path)
     assert again.exit_code == 2 and "--force" in again.stderr
@@ -208,13 +222,13 @@ def test_config_from_pyproject(tmp_path: Path) -> None:
     assert [f["path"] for f in run.json["findings"]] == ["sub/q.sql"]
     rules = gatecheck("rules", cwd=tmp_path)
     assert rules.stdout.split()[:3] == ["no-task-sessions", "forbid-table-references", "error"]
-    # A mistake is reported against the table, without made-up line numbers.
+    # A mistake is reported at the TOML's own line and column.
     (tmp_path / "pyproject.toml").write_text(
         "[tool.gatecheck]\nversion = 1\n[[tool.gatecheck.rules]]\nid = \"x\"\nkind = \"nope\"\n")
     run = gatecheck("run", cwd=tmp_path)
     assert run.exit_code == 2
-    assert run.stderr.startswith("gatecheck: error: pyproject.toml: [tool.gatecheck] rules[0] "
-                                 "(id=x) › kind: unknown kind 'nope'")
+    assert run.stderr.startswith("gatecheck: error: pyproject.toml:5:8: [tool.gatecheck] "
+                                 "rules[0] (id=x) › kind: unknown kind 'nope'")
 
 
 def test_rules_yaml_wins_over_pyproject(tmp_path: Path) -> None:

@@ -81,3 +81,22 @@ def test_database_rules_run_once_however_many_files(
     # finding is reported once, not once per parallel batch.
     assert output.count("db:webui_chats: no-webui-tables") == 1, output
     assert "(2 rules, 200 files," in output
+
+
+def test_monorepo_without_config(tmp_path: Path, env: dict[str, str],
+                                 hook_repo: tuple[str, str]) -> None:
+    """Each staged file goes to the nearest rules file above it (issue 14, item 3): two
+    projects, one commit, one report; paths from the repository's root."""
+    repo = project(tmp_path / "project", env, hook_repo, {
+        "backend/rules.yaml": RULES, "backend/app/store.py": BAD,
+        "frontend/rules.yaml": RULES.replace("no-task-sessions", "frontend-sessions"),
+        "frontend/app/store.py": BAD, "tools/cleanup.py": BAD})
+    git("add", "-A", cwd=repo, env=env)
+    proc = subprocess.run([PRE_COMMIT, "run", "gatecheck"], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=900)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 1, output
+    assert "backend/app/store.py:3:22: no-task-sessions" in output
+    assert "frontend/app/store.py:3:22: frontend-sessions" in output
+    assert output.count("Found 2 errors (2 rules, 2 files, 2 SQL fragments)") == 1
+    assert "1 file with no rules file above it, not checked: tools/cleanup.py" in output

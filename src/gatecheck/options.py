@@ -13,9 +13,14 @@ import dataclasses
 import functools
 import types
 import typing
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import yaml
+if TYPE_CHECKING:
+    import yaml
+else:  # imported when a rules file is parsed (`gatecheck.lazyimport`)
+    from gatecheck.lazyimport import lazy
+
+    yaml = lazy("yaml")
 
 def type_name(node: yaml.Node) -> str:
     if isinstance(node, yaml.MappingNode):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import warnings
 from functools import lru_cache
 from pathlib import Path
@@ -239,6 +238,10 @@ def _in_default_excluded_dir(rel: str) -> bool:
 
 
 def _git_files(root: Path) -> list[str] | None:
+    if not any((d / ".git").exists() for d in (root, *root.parents)):
+        return None  # not in a git work tree: no git process to start (a warm run's 10%)
+    import subprocess
+
     try:
         proc = subprocess.run(
             ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."],
@@ -300,6 +303,8 @@ def changed_files(root: Path, ref: str) -> list[str]:
     """
     from gatecheck.errors import GatecheckError
 
+    import subprocess
+
     def git(*args: str) -> subprocess.CompletedProcess[bytes]:
         try:
             return subprocess.run(["git", *args], cwd=root, capture_output=True, timeout=60,
@@ -331,6 +336,8 @@ def changed_files(root: Path, ref: str) -> list[str]:
 
 
 def _is_git(root: Path) -> bool:
+    import subprocess
+
     try:
         proc = subprocess.run(["git", "rev-parse", "--is-inside-work-tree"], cwd=root,
                               capture_output=True, timeout=30, check=False)

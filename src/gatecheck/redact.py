@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import re
-from xml.sax.saxutils import escape as _xml_escape
 
 #: Shorter values are not registered as secrets: scrubbing "1" or "app"
 #: everywhere would garble the output, and such values are no secret.
@@ -79,10 +78,17 @@ def forget_all() -> None:
     _pattern = None
 
 
+def _xml_escape(value: str) -> str:
+    """``xml.sax.saxutils.escape(value, {'"': "&quot;"})``, without importing it
+    (it imports ``urllib.request``, a tenth of gatecheck's start-up)."""
+    return (value.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+            .replace('"', "&quot;"))
+
+
 def _spellings(value: str) -> set[str]:
     """The value as each output format may write it."""
     github = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    return {value, json.dumps(value)[1:-1], _xml_escape(value, {'"': "&quot;"}), github,
+    return {value, json.dumps(value)[1:-1], _xml_escape(value), github,
             inert(value), github.replace(":", "%3A").replace(",", "%2C")}
 
 
@@ -118,14 +124,33 @@ def inert(text: str) -> str:
                         else f"\\u{ord(m.group(0)):04x}"), text)
 
 
-def safe_lines(text: str, *, commands: bool = False) -> str:
+#: A colour (SGR) sequence of the text report: ESC [ numbers m, nothing else.
+_SGR = re.compile(r"\x1b\[[0-9]{1,2}(?:;[0-9]{1,2})*m")
+
+
+def safe_lines(text: str, *, commands: bool = False, colour: bool = False) -> str:
     """Rendered output made safe to print: scrubbed, with no control character
     but the line breaks and tabs between its lines, and -- unless ``commands``
     (the ``github`` format, whose commands escape their own values) -- no line
-    starting with ``::``, which GitHub would run as a workflow command."""
+    starting with ``::``, which GitHub would run as a workflow command.
+
+    ``colour``: the text report's own colour sequences stay (values from the
+    repository reach it already inert, so every ESC left is the reporter's);
+    they only set colours, and nothing else that drives the terminal passes.
+    """
     out = []
     for line in scrub(text).split("\n"):
-        line = _ACTIVE.sub(lambda m: m.group(0) if m.group(0) == "\t" else inert(m.group(0)),
-                           line)
-        out.append(" " + line if line.startswith("::") and not commands else line)
+        if colour:
+            pieces = _SGR.split(line)
+            codes = _SGR.findall(line)
+            line = "".join(_inert_but_tabs(piece) + (codes[i] if i < len(codes) else "")
+                           for i, piece in enumerate(pieces))
+        else:
+            line = _inert_but_tabs(line)
+        command = (_SGR.sub("", line) if colour else line).startswith("::")
+        out.append(" " + line if command and not commands else line)
     return "\n".join(out)
+
+
+def _inert_but_tabs(text: str) -> str:
+    return _ACTIVE.sub(lambda m: m.group(0) if m.group(0) == "\t" else inert(m.group(0)), text)

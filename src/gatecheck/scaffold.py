@@ -10,11 +10,18 @@ migrations.  Everything written must load cleanly (a test runs it).
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
+from gatecheck import __version__
 from gatecheck.kinds import glob_match
 from gatecheck.model import Schema
 
 ARCHIVED = ("*_legacy", "*_archive")
+#: The JSON Schema of rules files, for completion and checks in editors
+#: (yaml-language-server, used by VS Code's YAML extension and others).
+SCHEMA_URL = ("https://raw.githubusercontent.com/gatecheck-dev/gatecheck/"
+              f"v{__version__}/gatecheck.schema.json")
 
 
 def _q(text: str) -> str:
@@ -22,8 +29,33 @@ def _q(text: str) -> str:
     return json.dumps(text)
 
 
-def starter_rules(db_url: str | None, schema: Schema | None) -> str:
+def dialect_of(url: str | None, schema: Schema | None = None) -> str:
+    """The sqlglot dialect of the SQL that runs against ``url``'s database."""
+    scheme = (url or "").split(":", 1)[0].lower()
+    if scheme == "sqlite":
+        return "sqlite"
+    if scheme.split("+", 1)[0] in ("postgres", "postgresql"):
+        return "postgres"
+    return schema.dialect if schema is not None else "sqlite"
+
+
+def rebase_sqlite_url(url: str, cwd: Path, rules_dir: Path) -> str:
+    """``sqlite:///relative`` as the rules file in ``rules_dir`` must say it: the
+    command line's path is relative to ``cwd``, the file's to its directory."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url.startswith(prefix + "/"):
+        return url
+    raw, sep, query = url[len(prefix):].partition("?")
+    if not raw or raw == ":memory:":
+        return url
+    moved = os.path.relpath(cwd.resolve() / raw, rules_dir.resolve())
+    return prefix + Path(moved).as_posix() + sep + query
+
+
+def starter_rules(db_url: str | None, schema: Schema | None, *,
+                  dialect: str = "sqlite") -> str:
     lines = [
+        f"# yaml-language-server: $schema={SCHEMA_URL}",
         "# gatecheck rules: see 'gatecheck explain' for every rule kind.",
         "version: 1",
     ]
@@ -33,7 +65,7 @@ def starter_rules(db_url: str | None, schema: Schema | None) -> str:
         lines.append("# database: sqlite:///path/to/app.db      # or ${DB_URL}, "
                      "or {migrations: \"migrations/*.sql\"}")
     lines += [
-        "dialect: sqlite",
+        f"dialect: {dialect}",
         "sources:",
         '  include: ["**/*.py", "**/*.sql"]',
         '  exclude: ["tests/**"]',
@@ -43,12 +75,22 @@ def starter_rules(db_url: str | None, schema: Schema | None) -> str:
     ]
     if schema is None:
         lines += [
+            "  # With a database: every table and column the code's SQL names must exist.",
+            "  # - id: code-matches-schema",
+            "  #   kind: references-exist",
+            "  #   columns: true",
             "  # - id: no-old-table",
             "  #   kind: forbid-table-references",
             "  #   tables: [old_table]",
             '  #   exclude: ["**/migrations/**"]',
         ]
         return "\n".join(lines) + "\n"
+    lines += [
+        "  # Every table and column the code's SQL names must exist in the database.",
+        "  - id: code-matches-schema",
+        "    kind: references-exist",
+        "    columns: true",
+    ]
     names = {t.name.casefold() for t in schema.tables}
     archived = sorted((t.name for t in schema.tables if glob_match(t.name, ARCHIVED)),
                       key=str.casefold)

@@ -234,20 +234,41 @@ def test_sarif_describes_rules_only_findings_name(
 
 
 def test_junit_sample_parses_back(sample: Path) -> None:
+    """One test case per finding (most CI systems show one failure per test case), one per
+    clean rule; findings below --fail-on pass and say so in <system-out>."""
     result = sample_run(sample)
     root = ET.fromstring(junit.render(result))
     [suite] = root.findall("testsuite")
     assert suite.get("name") == "gatecheck"
-    cases = {case.get("name"): case for case in suite.findall("testcase")}
-    assert set(cases) == {s.id for s in result.specs} | {"gatecheck"}
+    cases = suite.findall("testcase")
+    by_rule: dict[str, list[ET.Element]] = {}
+    for case in cases:
+        by_rule.setdefault(case.get("classname") or "", []).append(case)
+    assert set(by_rule) == {s.id for s in result.specs} | {"gatecheck"}
     assert len(suite.findall("testcase/failure")) == len(result.findings)
-    assert len(cases["no-task-sessions"].findall("failure")) == 3
-    assert cases["no-task-sessions"].get("classname") == "forbid-table-references"
-    assert cases["no-duplicate-session-tables"].findall("*") == []  # passes
-    [error] = cases["gatecheck"].findall("error")
+    assert len(by_rule["no-task-sessions"]) == 3
+    assert all(len(case.findall("failure")) == 1 for case in by_rule["no-task-sessions"])
+    first = by_rule["no-task-sessions"][0]
+    finding = next(f for f in result.findings if f.rule == "no-task-sessions")
+    assert first.get("name") == f"{finding.path}:{finding.line}:{finding.column}"
+    assert (first.get("file"), first.get("line")) == (finding.path, str(finding.line))
+    [clean] = by_rule["no-duplicate-session-tables"]
+    assert clean.get("name") == "no-duplicate-session-tables" and clean.findall("*") == []
+    [error] = suite.findall("testcase[@classname='gatecheck']/error")
     assert "app/latin1.py" in (error.text or "")
     assert suite.get("tests") == str(len(cases))
-    assert suite.get("failures") == "4" and suite.get("errors") == "1"
+    assert suite.get("failures") == str(len(result.findings)) and suite.get("errors") == "1"
+
+    # --fail-on error: the warning and the info are not failures, but still listed.
+    root = ET.fromstring(junit.render(result, fail_on=Severity.ERROR))
+    [suite] = root.findall("testsuite")
+    errors = sum(1 for f in result.findings if f.severity == Severity.ERROR)
+    assert suite.get("failures") == str(errors) and errors < len(result.findings)
+    outs = [case.findtext("system-out") or "" for case in suite.findall("testcase")
+            if case.find("system-out") is not None]
+    assert len(outs) == len(result.findings) - errors
+    assert {o.split(" ", 1)[0] for o in outs} == {"warning", "info"}
+    assert all("(below --fail-on)" in o for o in outs)
 
 
 def test_junit_escapes_markup_and_control_characters() -> None:
@@ -256,7 +277,7 @@ def test_junit_escapes_markup_and_control_characters() -> None:
                                          message=message, object="t")], errors=[])
     [failure] = ET.fromstring(junit.render(result)).iter("failure")
     assert failure.get("message") == message.replace("\x01", "\\x01")
-    assert failure.text == "db:t: " + message.replace("\x01", "\\x01")
+    assert failure.text == "db:t: " + message.replace("\x01", "\\x01") + " [r, query]"
 
 
 # ---------------------------------------------------------------- github commands
@@ -306,14 +327,14 @@ def agentos_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def agentos_json(agentos_db: Path) -> dict[str, Any]:
-    run = gatecheck("run", "--db", f"sqlite:///{agentos_db}", "--format", "json", cwd=REPO)
+    run = gatecheck("run", "--db", f"app=sqlite:///{agentos_db}", "--format", "json", cwd=REPO)
     return run.json  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize("fmt", list(GOLDEN_NAMES))
 def test_bundled_example(fmt: str, agentos_db: Path, agentos_json: dict[str, Any],
                          sarif_validator: jsonschema.protocols.Validator) -> None:
-    run = gatecheck("run", "--db", f"sqlite:///{agentos_db}", "--format", fmt, cwd=REPO)
+    run = gatecheck("run", "--db", f"app=sqlite:///{agentos_db}", "--format", fmt, cwd=REPO)
     assert run.stderr == ""
     findings = agentos_json["findings"]
     assert findings, "the bundled example has known violations"
@@ -332,7 +353,7 @@ def test_bundled_example(fmt: str, agentos_db: Path, agentos_json: dict[str, Any
 def test_output_file_from_a_real_process(agentos_db: Path, tmp_path: Path) -> None:
     out = tmp_path / "reports" / "gatecheck.sarif"
     out.parent.mkdir()
-    run = gatecheck_subprocess("run", "--db", f"sqlite:///{agentos_db}", "--format", "sarif",
+    run = gatecheck_subprocess("run", "--db", f"app=sqlite:///{agentos_db}", "--format", "sarif",
                                "--output", str(out), cwd=REPO)
     assert (run.exit_code, run.stdout, run.stderr) == (1, "", "")
     check_golden("agentos/sarif.sarif", out.read_text(encoding="utf-8"))

@@ -23,12 +23,19 @@ if TYPE_CHECKING:
     from gatecheck.policy import Policy
     from gatecheck.positions import Span
     from gatecheck.facts import FragmentFacts
+    from gatecheck.kinds._review import Review
+    from gatecheck.verdicts import VerdictCache
 
 SOURCES = "sources"  # SQL fragments of the source files
 CALLS = "calls"  # Python call sites, resolved through imports
 TREES = "trees"  # sqlglot trees of the fragments (not cached; parsed in-process)
+#: Column references resolved to their candidate sources (`gatecheck.columnfacts`);
+#: cached, and made in worker processes like every source fact.
+COLUMNS = "columns"
+FRAGMENTS = "fragments"  # each fact keeps its source fragment (no trees)
 SCHEMA = "schema"
 DATA = "data"
+REVIEW = "review"  # migrations replayed in scratch databases, files at git refs
 
 
 class Emit(Protocol):
@@ -48,6 +55,9 @@ class Context(Protocol):
     """What a check may look at."""
 
     dialect: str
+    #: How messages name the database checked: "the database", or "database
+    #: analytics" when the rules file has several (``databases:``).
+    database_label: str
     #: What the command line allows (``policy.show_data``: database values
     #: may appear in messages; see `gatecheck.kinds._data.shown`).
     policy: "Policy"
@@ -77,6 +87,16 @@ class Context(Protocol):
         """The read-only database handle, for kinds that need DATA."""
         ...
 
+    @property
+    def verdicts(self) -> "VerdictCache | None":
+        """Engine verdicts kept between runs (`gatecheck.verdicts`); None: no cache."""
+        ...
+
+    @property
+    def review(self) -> "Review":
+        """Files (work tree or a git ref) and scratch databases, for kinds that need REVIEW."""
+        ...
+
 
 @lru_cache(maxsize=1024)
 def _glob(pattern: str) -> re.Pattern[str]:
@@ -104,6 +124,24 @@ def relation_match(name: str, patterns: Iterable[str]) -> str | None:
     if hit is None and "." in name:
         hit = glob_match(name.rsplit(".", 1)[1], (p for p in patterns if "." not in p))
     return hit
+
+
+_HEADING = re.compile(r"^\*\*(.+)\*\*$")
+
+
+def doc_sections(doc: str) -> tuple[str, dict[str, str]]:
+    """(first line, {heading: body}) of a kind's docstring (``**What it does**`` ...)."""
+    lines = doc.strip().splitlines()
+    sections: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in lines[1:]:
+        heading = _HEADING.match(line.strip())
+        if heading:
+            current = sections.setdefault(heading.group(1), [])
+        elif current is not None:
+            current.append(line)
+    return (lines[0].strip() if lines else ""), \
+        {k: "\n".join(v).strip() for k, v in sections.items()}
 
 
 def split_name(name: str) -> tuple[str, str]:
