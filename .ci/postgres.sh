@@ -11,7 +11,10 @@
 # start servers the same way.  initdb refuses to run as root, so as root the server
 # runs as the 'postgres' user (created by the package).  The superuser gets a random
 # password (initdb --pwfile) and every connection, local or TCP, authenticates with
-# scram-sha-256.  Messages go to stderr; only the exports go to stdout.
+# scram-sha-256.  Every server preloads pg_stat_statements (Debian's server package
+# ships it), which the executed-references rule reads; a database gets its view with
+# CREATE EXTENSION pg_stat_statements.  Messages go to stderr; only the exports go to
+# stdout.
 set -euo pipefail
 
 log() { echo "postgres.sh: $*" >&2; }
@@ -91,7 +94,8 @@ cmd_start() {
     if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
         -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir \
             -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-            -c max_connections=50" start >/dev/null 2>&1; then
+            -c max_connections=50 -c shared_preload_libraries=pg_stat_statements" \
+        start >/dev/null 2>&1; then
       break
     fi
     port=""

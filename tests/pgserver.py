@@ -69,6 +69,18 @@ def _start() -> str:
     return exports["GATECHECK_TEST_PG_URL"]
 
 
+def require_pg_stat_statements(url: str) -> None:
+    """Skip (fail in CI) unless the server preloads pg_stat_statements, as
+    .ci/postgres.sh starts it (a server started by an older script does not)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        loaded = conn.execute("SHOW shared_preload_libraries").fetchone()[0]
+    if "pg_stat_statements" not in [name.strip() for name in loaded.split(",")]:
+        _unavailable("the test server does not preload pg_stat_statements "
+                     "(start it with .ci/postgres.sh)")
+
+
 def with_database(url: str, dbname: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=f"/{dbname}"))

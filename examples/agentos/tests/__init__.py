@@ -1,0 +1,1 @@
+"""The agentos example's tests: ``pytest examples/agentos/tests`` (add ``--gatecheck``)."""
