@@ -1,0 +1,2 @@
+CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL, name TEXT);
+CREATE TABLE sessions (id TEXT PRIMARY KEY, user_id INTEGER REFERENCES users(id));

@@ -1,0 +1,2 @@
+-- Undo v2 (but only half of it).
+DROP TABLE profiles;
