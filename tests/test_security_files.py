@@ -86,16 +86,39 @@ def cache_file(repo: Path) -> Path:
     home = repo.parent / "name-probe-xdg"
     run = bounded("run", cwd=repo, env={**os.environ, "XDG_CACHE_HOME": str(home)})
     assert run.exit_code in (0, 1), run.stderr
-    [found] = (repo / ".gatecheck_cache").glob("files-*.pickle")
+    [found] = (repo / ".gatecheck_cache").glob("files-*.db")
     shutil.rmtree(repo / ".gatecheck_cache")
     shutil.rmtree(home)
     return repo / ".gatecheck_cache" / found.name
 
 
+def signed_cache(target: Path, key: bytes, rows: dict[str, object]) -> None:
+    """A cache database at ``target`` whose rows hold ``rows`` (path -> object to
+    pickle), each signed with ``key`` for the file as it is now: a row that gatecheck
+    would use if ``key`` were its own."""
+    import sqlite3
+
+    from gatecheck import filecache, signed
+
+    target.parent.mkdir(exist_ok=True)
+    signer = signed.Signer(key)
+    settings = target.stem.removeprefix("files-").encode()
+    db = sqlite3.connect(target)
+    db.execute(filecache._SCHEMA)
+    for rel, obj in rows.items():
+        source = target.parent.parent / rel
+        st, digest = source.stat(), filecache.digest(source.read_bytes())
+        payload = pickle.dumps(obj)
+        mac = signer.mac(filecache._context(settings, rel, st.st_mtime_ns, st.st_size,
+                                            digest, 0), payload)
+        db.execute("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   (rel, st.st_mtime_ns, st.st_size, digest, 0, mac, payload))
+    db.commit()
+    db.close()
+
+
 def plant_cache(repo: Path, key: bytes, marker: Path) -> None:
-    target = cache_file(repo)
-    target.parent.mkdir()
-    target.write_bytes(signed_with(key, {"good.sql": Exploit(marker)}))
+    signed_cache(cache_file(repo), key, {"good.sql": Exploit(marker)})
 
 
 # ---------------------------------------------------------------- item 5: the signing key

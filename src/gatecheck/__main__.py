@@ -1,3 +1,3 @@
-from gatecheck.cli import main
+from gatecheck.launch import main
 
 main()

@@ -3,7 +3,8 @@
 A pull request controls every file of the repository, the rules file
 included, so nothing in those files may widen what gatecheck does: reading
 packs outside the repository, replaying migrations with a privileged role,
-printing database values, running data rules at all.  Those grants come from
+running the repository's own migrate command, printing database values,
+running data rules at all.  Those grants come from
 command-line flags (or the GitHub Action's inputs, which become flags) and
 live here; the rules file can only narrow them.  See ``docs/security.md``.
 """
@@ -32,8 +33,12 @@ class Policy:
     #: Data rules (those that run queries on rows) run at all; ``--no-data-rules``
     #: turns them off, e.g. for pull requests from forks.
     data_rules: bool = True
-    #: Overall time limit of a migrations replay (``--replay-timeout``).
+    #: Overall time limit of a migrations replay (``--replay-timeout``), and of
+    #: a ``build:`` command.
     replay_timeout_s: float = DEFAULT_REPLAY_TIMEOUT_S
+    #: The ``build:`` command of the rules file (the project's own migrate
+    #: entry point: the repository's code) may run (``--allow-build``).
+    allow_build: bool = False
 
 
 #: What a run gets when nobody granted anything: used by library callers and tests.

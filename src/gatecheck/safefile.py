@@ -20,6 +20,7 @@ the usual `OSError`.
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 from pathlib import Path
@@ -70,9 +71,13 @@ def read_regular_stat(path: Path, *, root: Path | None = None,
 
 def _confined(path: Path, root: Path) -> Path:
     """``path`` with every link resolved, refused when that leaves ``root``."""
-    real = Path(os.path.realpath(path))
-    base = Path(os.path.realpath(root))
     link = path.is_symlink()
+    # A file's directory is resolved once a run (thousands of files share a
+    # few hundred): the checkout does not change under a run, and what is
+    # opened is checked again without following links.
+    real = Path(os.path.realpath(path)) if link or path.name in ("", ".", "..") else \
+        Path(_realpath(os.path.dirname(os.path.abspath(path))), path.name)
+    base = Path(_realpath(str(root)))
     try:
         rel = real.relative_to(base)
     except ValueError:
@@ -81,6 +86,17 @@ def _confined(path: Path, root: Path) -> Path:
     if ".git" in rel.parts:
         raise Refused("symbolic link into .git" if link else "inside .git")
     return real
+
+
+@functools.lru_cache(maxsize=4096)
+def _realpath(directory: str) -> str:
+    return os.path.realpath(directory)
+
+
+def new_run() -> None:
+    """Forget the directories resolved so far (a process may run gatecheck again
+    after the tree changed: the test suite, an editor's server)."""
+    _realpath.cache_clear()
 
 
 def _check(st: os.stat_result, limit: int) -> None:

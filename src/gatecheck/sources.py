@@ -3,9 +3,11 @@
 Only regular files inside the root are read, at most `MAX_FILE_BYTES` of
 them (`read_source`).  Decoding follows what the file's own toolchain would
 do: a UTF-8 or UTF-16 byte-order mark wins, Python files honour a PEP 263
-coding cookie, everything else must be UTF-8.  A file that cannot be read or decoded, or a Python file
-that does not parse, is a `SourceError` naming the file (and line), and the
-run goes on with the other files.
+coding cookie, everything else must be UTF-8.  A file that cannot be read or
+decoded is a `SourceError` naming the file (and line), and the run goes on
+with the other files.  A Python file that this interpreter cannot parse is
+read with the tolerant parser: a syntax problem in it is a note
+(`SourceFile.warnings`), never an error.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from gatecheck.errors import SourceError
 from gatecheck.extract import Fragment
+from gatecheck.positions import Span
 from gatecheck.safefile import Refused, read_regular
 
 if TYPE_CHECKING:
@@ -35,6 +38,8 @@ class SourceFile:
     text: str
     fragments: list[Fragment]
     calls: list[CallSite] = field(default_factory=list)
+    #: ``path:line:col: message`` notes: a syntax problem read around.
+    warnings: list[str] = field(default_factory=list)
 
 
 def decode(rel: str, data: bytes) -> str:
@@ -104,14 +109,15 @@ def read_source(root: Path, rel: str) -> bytes:
 
 
 def load(root: Path, rel: str, *, sql: bool = True,
-         call_names: frozenset[str] = frozenset()) -> SourceFile:
+         call_names: frozenset[str] = frozenset(), data: bytes | None = None) -> SourceFile:
     """Read, decode and extract one file (``.sql`` or ``.py``).
 
     ``sql``: extract SQL fragments.  ``call_names``: the last components of
     the dotted names call rules look for (``connect``); a Python file that
-    mentions one of them also gets its call sites.
+    mentions one of them also gets its call sites.  ``data``: the file's
+    bytes, when the caller has read them already (`read_source`).
     """
-    text = decode(rel, read_source(root, rel))
+    text = decode(rel, data if data is not None else read_source(root, rel))
     if rel.endswith(".py"):
         return _load_python(rel, text, sql, call_names)
     return SourceFile(rel, text, [Fragment(rel, text, sink=True)] if sql and text.strip() else [])
@@ -121,8 +127,9 @@ def _load_python(rel: str, text: str, sql: bool, call_names: frozenset[str]) -> 
     from gatecheck.extract.python_files import extract_python, might_contain_sql
 
     source = SourceFile(rel, text, [])
-    if sql and might_contain_sql(text):
-        source.fragments = extract_python(rel, text)
+    extracted = sql and might_contain_sql(text)
+    if extracted:
+        source.fragments = extract_python(rel, text, source.warnings)
     if call_names and any(name in text for name in call_names):
         import ast
 
@@ -131,9 +138,22 @@ def _load_python(rel: str, text: str, sql: bool, call_names: frozenset[str]) -> 
         try:
             tree = ast.parse(text)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
-            if not source.fragments:  # extract_python reported it already otherwise
-                raise SourceError("Python file does not parse; its calls were not checked",
-                                  path=rel) from None
-            return source
+            from gatecheck.extract.python_read import parse
+
+            # What this interpreter cannot parse, the tolerant parser reads
+            # (and notes, unless extract_python did already).
+            bom = 1 if text.startswith("\ufeff") else 0
+            try:
+                tree = parse(rel, text, bom, None if extracted else source.warnings)
+            except SourceError:
+                if not source.fragments:  # extract_python reported it already otherwise
+                    raise SourceError("Python file does not parse; its calls were not checked",
+                                      path=rel) from None
+                return source
+            if bom:  # positions count from after the mark: shift them onto the text
+                source.calls = [call._replace(span=Span(call.span.start + bom,
+                                                        call.span.end + bom))
+                                for call in find_calls(tree, text[bom:])]
+                return source
         source.calls = find_calls(tree, text)
     return source

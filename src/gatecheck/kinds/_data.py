@@ -40,6 +40,15 @@ KeyPairs = tuple[tuple[str, str], ...]
 
 _KEY_SHAPES = ("a column name, a list of column names, {from: a, to: b} "
                "or a list of such mappings")
+_NAMES: dict[str, Any] = {"anyOf": [{"type": "string"},
+                                    {"type": "array", "items": {"type": "string"}}]}
+_KEY_MAPPING: dict[str, Any] = {"type": "object", "required": ["from", "to"],
+                                "properties": {"from": _NAMES, "to": _NAMES},
+                                "additionalProperties": False}
+#: ``key:`` in the rules file's JSON Schema (`gatecheck.rules_schema`).
+KEY_SCHEMA: dict[str, Any] = {"anyOf": [
+    {"type": "string"}, _KEY_MAPPING,
+    {"type": "array", "minItems": 1, "items": {"anyOf": [{"type": "string"}, _KEY_MAPPING]}}]}
 
 
 # ---------------------------------------------------------------- options
@@ -109,7 +118,8 @@ class AntiJoinOptions:
 
     from_: str
     to: str
-    key: KeyPairs | None = field(default=None, metadata={"parse": parse_key})
+    key: KeyPairs | None = field(default=None, metadata={"parse": parse_key,
+                                                         "schema": KEY_SCHEMA})
     timeout_s: float = DEFAULT_TIMEOUT_S
 
     def __post_init__(self) -> None:

@@ -109,6 +109,10 @@ def as_date(value: Any) -> dt.date | None:
     return None
 
 
+#: ``since``/``today`` in the rules file's JSON Schema (`gatecheck.rules_schema`).
+_DATE_SCHEMA = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
+
+
 def _parse_date(node: yaml.Node) -> dt.date:
     # YAML itself reads an unquoted 2025-06-02 as a date; a quoted one is text.
     if type_name(node) not in ("string", "timestamp"):
@@ -131,11 +135,13 @@ class Options:
     patterns: tuple[str, ...] = field(metadata={"aliases": ("pattern",)})
     max_age_days: int
     except_: tuple[str, ...] = ()
-    since: dt.date | None = field(default=None, metadata={"parse": _parse_date})
+    since: dt.date | None = field(default=None, metadata={"parse": _parse_date,
+                                                          "schema": _DATE_SCHEMA})
     record_table: str | None = None
     record_column: str | None = None
     record_where: str | None = None
-    today: dt.date | None = field(default=None, metadata={"parse": _parse_date})
+    today: dt.date | None = field(default=None, metadata={"parse": _parse_date,
+                                                          "schema": _DATE_SCHEMA})
     timeout_s: float = DEFAULT_TIMEOUT_S
 
     def __post_init__(self) -> None:

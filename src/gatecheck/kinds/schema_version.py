@@ -92,7 +92,8 @@ def _parse_min(node: yaml.Node) -> str:
 class Options:
     table: str
     column: str
-    min: str = field(metadata={"parse": _parse_min})
+    min: str = field(metadata={"parse": _parse_min, "schema": {
+        "type": ["string", "integer"], "pattern": r"^[vV]?\d+(\.\d+)*$"}})
 
 
 def check(ctx: Context, options: Options, emit: Emit) -> None:
