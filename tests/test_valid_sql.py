@@ -274,6 +274,23 @@ def test_a_sqlite_verdict_does_not_depend_on_earlier_ones() -> None:
     assert isinstance(engines.syntax("sqlite", broken), engines.Rejected)
 
 
+def test_stand_ins_kept_for_queries_never_reach_a_create() -> None:
+    """Queries keep their stand-in tables for the next query (most then need none);
+    a CREATE is judged on a database of its own, so a table a query once stood in
+    for cannot turn its syntax error into "table x already exists"."""
+    from gatecheck import engines
+    from gatecheck.engines.sqlite import syntax_error
+
+    syntax_error.cache_clear()
+    assert engines.syntax("sqlite", "SELECT * FROM x JOIN t USING (id)") is engines.ACCEPTED
+    assert isinstance(engines.syntax(
+        "sqlite", "CREATE TABLE x (a INTEGER REFERENCES t(id) NOT DEFERABLE)"), engines.Rejected)
+    assert isinstance(engines.syntax("sqlite", "ALTER TABLE x RENAME TO t WITH"),
+                      engines.Rejected)
+    assert engines.syntax("sqlite", "DELETE FROM x WHERE id IN (SELECT id FROM t)") \
+        is engines.ACCEPTED
+
+
 def test_one_statement_sqlglot_cannot_tokenize_hides_nothing(tmp_path: Path) -> None:
     """sqlglot cannot tokenize ``(f($1,$2))[1]``: the file was judged whole, so a
     valid file had no statements at all and a broken one a single error.  The

@@ -46,16 +46,20 @@ class SyntaxVerdict(NamedTuple):
     near: str | None
 
 
-def _connection() -> sqlite3.Connection:
-    conn: sqlite3.Connection | None = getattr(_LOCAL, "conn", None)
+def _connection(keep: bool) -> sqlite3.Connection:
+    """This thread's private database: the one whose stand-ins stay (``keep``), or
+    the one that is always empty between verdicts."""
+    name = "kept" if keep else "empty"
+    conn: sqlite3.Connection | None = getattr(_LOCAL, name, None)
     if conn is None:
         conn = sqlite3.connect(":memory:", check_same_thread=False)
         conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
         # Nothing but EXPLAIN and stand-in tables ever runs here; this is the
         # second guard.  (Denying more would stop the parser early, as above.)
         conn.set_authorizer(_authorize)
-        _LOCAL.conn = conn
-        _LOCAL.tables = 0
+        setattr(_LOCAL, name, conn)
+        if keep:
+            _LOCAL.tables = 0
     return conn
 
 
@@ -109,12 +113,12 @@ def syntax_error(sql: str) -> SyntaxVerdict | None:
     # of CREATE and ALTER, before a later syntax error, and so the verdict
     # would depend on what was checked before, in which worker.  Those
     # statements start from an empty database (a savepoint, opened for the
-    # first stand-in, takes them away again).  Every other statement is read
-    # whole before any name is looked up, so stand-ins stay for the next one:
-    # most statements then need none (a savepoint and a stand-in for each
-    # cost three times the compile).
+    # first stand-in, takes them away again), on a database of their own.
+    # Every other statement is read whole before any name is looked up, so
+    # its stand-ins stay for the next one: most statements then need none (a
+    # savepoint and a stand-in for each cost three times the compile).
     keep = _DDL.search(program) is None
-    conn = _connection()
+    conn = _connection(keep)
     opened = False
     try:
         for _ in range(_ROUNDS):
@@ -130,8 +134,8 @@ def syntax_error(sql: str) -> SyntaxVerdict | None:
                 if missing is not None:
                     if keep and _LOCAL.tables >= _MAX_TABLES:
                         conn.close()  # start afresh
-                        _LOCAL.conn = None
-                        conn = _connection()
+                        _LOCAL.kept = None
+                        conn = _connection(keep)
                     elif keep:
                         _LOCAL.tables += 1
                     elif not opened:
