@@ -176,6 +176,22 @@ def test_select_and_db_across_rules_files(monorepo: Path) -> None:
 # ---------------------------------------------------------------- item 7: baselines
 
 
+def test_without_the_key_each_project_gets_its_own_file_and_is_told(monorepo: Path) -> None:
+    """No ``baseline:``: each rules file's findings go beside it (never one file for
+    two projects in the current directory), and the command says how 'run' reads it."""
+    made = gatecheck("baseline", "backend", "frontend", cwd=monorepo)
+    assert made.exit_code == 0, made.stderr
+    assert not (monorepo / ".gatecheck-baseline.json").exists()
+    paths = {p: [f["path"] for f in json.loads(
+                 (monorepo / p / ".gatecheck-baseline.json").read_text())["findings"]]
+             for p in ("backend", "frontend")}
+    assert all(path.startswith(p + "/") for p, found in paths.items() for path in found
+               if path is not None)  # schema findings name no file
+    assert paths["backend"] and paths["frontend"]
+    assert ("gatecheck: note: 'run' reads it once backend/rules.yaml says "
+            "'baseline: .gatecheck-baseline.json'") in made.stderr
+
+
 def test_baseline_key_written_and_read_wherever_the_command_runs(monorepo: Path) -> None:
     """``baseline:`` in backend/rules.yaml: ``gatecheck baseline`` writes it, ``run``
     reads it; the file is the same whether written at the root or in backend/."""

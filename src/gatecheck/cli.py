@@ -470,9 +470,13 @@ def baseline(output: str | None, **check: Any) -> None:
 
     loaded, orphans = _engines(**check)
     results: dict[Path, list[Any]] = {}
+    unread: list[Path] = []  # written where no rules file's 'baseline:' points
     for item in loaded:
-        target = Path(output) if output is not None else \
-            item.config.baseline or Path(DEFAULT_BASELINE)
+        target = Path(output) if output is not None else item.config.baseline
+        if target is None:
+            # Beside its rules file: two projects of a monorepo keep their own.
+            target = item.config.path.parent / DEFAULT_BASELINE
+            unread.append(item.config.path)
         results.setdefault(target, []).append(item.engine.run())
     merged = {path: merge_results(parts) for path, parts in results.items()}
     errors = [e for result in merged.values() for e in _for_humans(result).errors]
@@ -492,6 +496,9 @@ def baseline(output: str | None, **check: Any) -> None:
             raise GatecheckError(f"{shown}: cannot write the baseline: "
                                  f"{exc.strerror or exc}") from None
         _say(f"gatecheck: wrote {len(result.findings)} finding(s) to {shown}")
+    for rules in unread:
+        _say(f"gatecheck: note: 'run' reads it once {_shown_path(rules)} says "
+             f"'baseline: {DEFAULT_BASELINE}' (or pass 'run --baseline FILE')")
 
 
 def _shown_path(path: Path) -> str:
