@@ -27,6 +27,7 @@ and the ratio the target is stated in:
 * ``references-exist`` with ``columns: true``, warm, vs the same run without it;
 * a real application (``--app DIR``, made by bench/realworld/app.py),
   ``references-exist`` with columns, cold, vs release 0.1.0 on the same tree;
+* the default corpus split over three databases (``databases:``) vs one, cold;
 * the 5x corpus cold, as a ratio to the default corpus;
 * SQLite introspection of 2,000 and 20,000 tables, cold and cached.
 
@@ -416,6 +417,26 @@ def main() -> None:
                 "bench/realworld), references-exist with columns + sql-parses + "
                 "forbid-table-references, cold", both(app_cold, digits=2),
                 f"{name}: {other:.2f} s", ratios(app_cold, other, "<= 0.35x"))
+
+    # Several databases (issue 12): the same run with the corpus split over three
+    # SQLite files (two of them copies of the schema) by package, against one.
+    for name in ("db_b.db", "db_c.db"):
+        shutil.copyfile(corpus / "schema_2000.db", corpus / name)
+    rules = RULES + ("  - {id: refs, kind: references-exist}\n"
+                     '  - {id: leftovers, kind: forbid-tables, patterns: ["*_tmp"]}\n')
+    (corpus / "one_db.yaml").write_text(rules.replace(
+        "version: 1\n", "version: 1\ndatabase: sqlite:///schema_2000.db\n"))
+    (corpus / "three_db.yaml").write_text(rules.replace("version: 1\n", (
+        "version: 1\ndatabases:\n  app: sqlite:///schema_2000.db\n"
+        '  analytics: {url: "sqlite:///db_b.db", paths: ["src/pkg0[0-6]/**"]}\n'
+        '  billing: {url: "sqlite:///db_c.db", paths: ["src/pkg0[7-9]/**", "src/pkg1[0-3]/**"]}\n')))
+    by_dbs = {n: timed([GATECHECK, "run", "--config", f"{n}_db.yaml", "--no-cache",
+                        "--format", "json"], corpus, repeat=args.repeat)[0]
+              for n in ("one", "three")}
+    row("three databases (`databases:`, paths by package) vs one, cold, default corpus, "
+        "forbid-table-references + sql-parses + references-exist + forbid-tables",
+        f"after {by_dbs['three']:.2f} s", f"one database: {by_dbs['one']:.2f} s",
+        f"after {by_dbs['three'] / by_dbs['one']:.2f}x (target <= 1.2x)")
 
     if not args.quick:
         big = generate(work / "corpus5x", modules * 5, sql_files * 5, 0)
