@@ -429,7 +429,8 @@ def main() -> None:
     (corpus / "three_db.yaml").write_text(rules.replace("version: 1\n", (
         "version: 1\ndatabases:\n  app: sqlite:///schema_2000.db\n"
         '  analytics: {url: "sqlite:///db_b.db", paths: ["src/pkg0[0-6]/**"]}\n'
-        '  billing: {url: "sqlite:///db_c.db", paths: ["src/pkg0[7-9]/**", "src/pkg1[0-3]/**"]}\n')))
+        '  billing: {url: "sqlite:///db_c.db",'
+        ' paths: ["src/pkg0[7-9]/**", "src/pkg1[0-3]/**"]}\n')))
     by_dbs = {n: timed([GATECHECK, "run", "--config", f"{n}_db.yaml", "--no-cache",
                         "--format", "json"], corpus, repeat=args.repeat)[0]
               for n in ("one", "three")}

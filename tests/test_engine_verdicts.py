@@ -214,3 +214,32 @@ def test_the_engine_makes_the_files_own_tables_first() -> None:
     assert found.columns == {"untypd"}
     # Rolled back after each probe: nothing made survives.
     assert oracle.missing("SELECT * FROM made").tables == {"made"}
+
+
+def test_each_probe_makes_only_what_the_statement_may_name() -> None:
+    """The schema copy is made per probe from the tables and views a statement may
+    name (a view's own tables followed), so a stand-in ALTER on a large schema does
+    not reload all of it; names are still resolved exactly as against the whole
+    schema, a table known only by its columns included."""
+    from gatecheck.engines.sqlite import NameOracle
+    from gatecheck.model import Column, Schema, Table, View
+
+    tables = tuple(Table(f"t{i}", (Column("id", "INTEGER"),),
+                         sql=f"CREATE TABLE t{i} (id INTEGER)") for i in range(300))
+    schema = Schema(tables=(*tables,
+                            Table("users", (Column("id"), Column("email")),
+                                  sql='CREATE TABLE "users" (id INTEGER, email TEXT)'),
+                            Table("legacy", (Column("id"), Column("note")), sql=None)),
+                    views=(View("active", "CREATE VIEW active AS SELECT id, email FROM users",
+                                ("id", "email")),))
+    oracle = NameOracle(schema)
+    assert oracle.missing("SELECT email FROM active") == (frozenset(), frozenset(), True)
+    assert oracle.missing("SELECT note FROM legacy JOIN t7 USING (id)") == \
+        (frozenset(), frozenset(), True)
+    found = oracle.missing("SELECT emial, nope FROM users", columns_of={
+        "emial": {"users"}, "nope": {"users"}})
+    assert found == (frozenset(), frozenset({"emial", "nope"}), True)
+    assert oracle.missing("SELECT * FROM t299 JOIN gone USING (id)").tables == {"gone"}
+    # Nothing made for one probe is left for the next.
+    assert oracle.conn.execute("SELECT count(*) FROM sqlite_master WHERE name LIKE 't%'"
+                               ).fetchone()[0] == 0

@@ -655,7 +655,8 @@ def schema(path: str | None, config: str | None, db_url: str | None, name: str |
                                  " pass --database NAME")
         if name is not None and name not in databases:
             raise GatecheckError(f"--database: unknown database {name!r}; the rules file's "
-                                 f"databases: {', '.join(d for d in databases if d) or 'one, unnamed'}")
+                                 "databases: "
+                                 f"{', '.join(d for d in databases if d) or 'one, unnamed'}")
         spec = databases[name if name is not None else next(iter(databases))]
     click.echo(json.dumps(load_schema(spec, policy).to_json(), indent=2))
 

@@ -252,12 +252,13 @@ class NameOracle:
                 todo.extend(w for w in _words(sql) if w in objects and w not in wanted)
         conn = self.conn
         for _, sql, name, columns, _ in sorted(objects[w] for w in wanted):
-            try:
-                conn.execute(sql or "")
-                continue
-            except sqlite3.Error as exc:
-                if "already exists" in str(exc):
+            if sql:
+                try:
+                    conn.execute(sql)
                     continue
+                except sqlite3.Error as exc:
+                    if "already exists" in str(exc):
+                        continue
             cols = ", ".join(_quote(c) for c in columns) or "_gatecheck_stand_in"
             try:
                 conn.execute(f"CREATE TABLE IF NOT EXISTS {_quote(name)} ({cols})")
@@ -298,9 +299,10 @@ class NameOracle:
         """The schema's names that ``sql`` (one statement) lacks, as SQLite says.
 
         ``defined``: tables created elsewhere in the same file (casefolded), with
-        their columns where known: stood in for, never reported.  ``columns_of``: for a missing column,
-        the tables it was expected in (casefolded column -> tables), where a
-        stand-in column lets the compiler go on to the next name.  ``creates``:
+        their columns where known: stood in for, never reported.  ``columns_of``:
+        for a missing column, the tables it was expected in (casefolded column ->
+        tables), where a stand-in column lets the compiler go on to the next
+        name.  ``creates``:
         the file's own ``CREATE`` statements, run first (in the probe's
         savepoint) so that the engine knows their tables with its own account
         of their columns.
