@@ -115,6 +115,9 @@ def scrub(text: str) -> str:
 _ACTIVE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
                      "\u2066-\u2069]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+#: `_ACTIVE` but the line breaks and tabs between the lines of a report.
+_ACTIVE_BUT_BREAKS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029"
+                                "\u202a-\u202e\u2066-\u2069]")
 
 
 def inert(text: str) -> str:
@@ -138,8 +141,12 @@ def safe_lines(text: str, *, commands: bool = False, colour: bool = False) -> st
     repository reach it already inert, so every ESC left is the reporter's);
     they only set colours, and nothing else that drives the terminal passes.
     """
+    text = scrub(text)
+    if not colour and _ACTIVE_BUT_BREAKS.search(text) is None and \
+            (commands or not text.startswith("::") and "\n::" not in text):
+        return text  # nothing to escape (most reports): no pass line by line
     out = []
-    for line in scrub(text).split("\n"):
+    for line in text.split("\n"):
         if colour:
             pieces = _SGR.split(line)
             codes = _SGR.findall(line)
