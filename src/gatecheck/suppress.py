@@ -99,13 +99,18 @@ def fingerprint_all(findings: list[Finding], line_text: Callable[[str, int], str
     new violation of the same table in the same file gets a new one.
     """
     seen: Counter[tuple[str, ...]] = Counter()
+    lines: dict[tuple[str, int], str] = {}  # many findings share a line
     out = []
     for f in findings:
         text = ""
         if f.path is not None and f.line is not None:
-            # A suppression comment added later for another rule must not
-            # turn a baselined finding into a new one.
-            text = " ".join(_MARKER.sub("", line_text(f.path, f.line)).split())
+            known = lines.get((f.path, f.line))
+            if known is None:
+                # A suppression comment added later for another rule must not
+                # turn a baselined finding into a new one.
+                known = lines[f.path, f.line] = " ".join(
+                    _MARKER.sub("", line_text(f.path, f.line)).split())
+            text = known
         key = (f.rule, f.path if f.path is not None else f"{f.where.split(':')[0]}:",
                f.object or "", text)
         occurrence = seen[key]
