@@ -258,7 +258,7 @@ def test_a_warm_run_asks_the_engine_nothing(tmp_path: Path,
 
 def test_a_one_file_run_reads_one_row_and_keeps_the_others(tmp_path: Path) -> None:
     from gatecheck.filecache import FileCache
-    from gatecheck.pipeline import CACHE_DIR, Settings
+    from gatecheck.pipeline import CACHE_DIR
 
     files = {"rules.yaml": RULES}
     for i in range(50):

@@ -81,7 +81,7 @@ def statement_columns(tree: exp.Expr, where: Span, to_file: Callable[[Span], Spa
     if isinstance(tree, (exp.Update, exp.Delete)) and isinstance(tree.this, exp.Table):
         target = tree.this
         candidate = (_candidate(target),)
-        for column in _own_columns(tree):
+        for column in own_columns(tree):
             if column.table and column.table.casefold() != (target.alias_or_name).casefold():
                 continue
             check(column, candidate, target.name)
@@ -110,7 +110,7 @@ def statement_columns(tree: exp.Expr, where: Span, to_file: Callable[[Span], Spa
                 continue  # listed in an outer scope too; checked in its own scope
             name = column.name.casefold()
             if column.table:
-                source = _source(scope, column.table)
+                source = scope_source(scope, column.table)
                 if isinstance(source, exp.Table):
                     check(column, (_candidate(source),), source.name)
                 elif source is not None and hasattr(source, "expression"):
@@ -201,14 +201,16 @@ def _outside_projections(column: exp.Column, select: exp.Expr) -> bool:
     return node.arg_key != "expressions"
 
 
-def _own_columns(tree: exp.Expr) -> Iterator[exp.Column]:
+def own_columns(tree: exp.Expr) -> Iterator[exp.Column]:
     """Columns of a DML statement outside its subqueries."""
     for column in tree.find_all(exp.Column):
         if column.find_ancestor(exp.Select, exp.Subquery) is None:
             yield column
 
 
-def _source(scope: Scope | None, name: str) -> object:
+def scope_source(scope: Scope | None, name: str) -> object:
+    """What ``name`` (a table name or alias) stands for in ``scope`` or the scopes
+    around it (a correlated subquery sees its outer query's tables); None if nothing."""
     current = scope
     while current is not None:
         src = current.sources.get(name)

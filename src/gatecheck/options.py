@@ -115,15 +115,20 @@ def option_key(f: dataclasses.Field[Any]) -> str:
     return f.name.rstrip("_")
 
 
+def unwrap_optional(hint: Any) -> tuple[Any, bool]:
+    """``X`` and True for ``X | None`` (``Optional[X]``); ``hint`` and False otherwise.
+    A union of several types other than None is returned as it is."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        return (args[0] if len(args) == 1 else hint), len(args) < len(typing.get_args(hint))
+    return hint, False
+
+
 def parser_for(f: dataclasses.Field[Any], hint: Any) -> Callable[[yaml.Node], Any]:
     custom = f.metadata.get("parse")
     if custom is not None:
         return custom  # type: ignore[no-any-return]
-    optional = False
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        optional = len(args) < len(typing.get_args(hint))
-        hint = args[0] if len(args) == 1 else hint
+    hint, optional = unwrap_optional(hint)
     parse = _BY_TYPE.get(hint)
     if parse is None:
         raise TypeError(f"no YAML parser for option type {hint!r} ({f.name})")

@@ -25,11 +25,10 @@ import dataclasses
 import json
 import re
 import types
-import typing
 from typing import Any
 
 from gatecheck import config
-from gatecheck.options import option_fields, option_key
+from gatecheck.options import option_fields, option_key, unwrap_optional
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
 
@@ -205,11 +204,7 @@ def _kind(kind: str, module: types.ModuleType) -> dict[str, Any]:
 
 
 def _type_schema(hint: Any) -> dict[str, Any]:
-    nullable = False
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        nullable = len(args) < len(typing.get_args(hint))
-        hint = args[0] if len(args) == 1 else hint
+    hint, nullable = unwrap_optional(hint)
     schema = _BY_TYPE.get(hint)
     if schema is None:
         raise TypeError(f"no JSON Schema for option type {hint!r}: give the field a "

@@ -240,6 +240,8 @@ def _columns_used(tree: "exp.Expr", schema: "Schema", wanted: dict[str, dict[str
     from sqlglot import exp
     from sqlglot.optimizer.scope import traverse_scope
 
+    from gatecheck.columnfacts import own_columns, scope_source
+
     seen: set[tuple[int, int]] = set()
 
     def hit(table: str, ident: Any) -> Iterator[tuple[str, str, "Span"]]:
@@ -266,9 +268,7 @@ def _columns_used(tree: "exp.Expr", schema: "Schema", wanted: dict[str, dict[str
                 yield from hit(target, ident)
     if isinstance(tree, (exp.Update, exp.Delete)) and isinstance(tree.this, exp.Table):
         target_table = tree.this
-        for column in tree.find_all(exp.Column):
-            if column.find_ancestor(exp.Select, exp.Subquery) is not None:
-                continue
+        for column in own_columns(tree):
             if column.table and column.table.casefold() != target_table.alias_or_name.casefold():
                 continue
             yield from hit(target_table.name.casefold(), column.this)
@@ -282,7 +282,7 @@ def _columns_used(tree: "exp.Expr", schema: "Schema", wanted: dict[str, dict[str
             if not any(name in cols for cols in wanted.values()):
                 continue
             if column.table:
-                source = _source(scope, column.table)
+                source = scope_source(scope, column.table)
                 if isinstance(source, exp.Table):
                     yield from hit(source.name.casefold(), column.this)
                 continue
@@ -290,16 +290,6 @@ def _columns_used(tree: "exp.Expr", schema: "Schema", wanted: dict[str, dict[str
             having = [t for t in tables if has(t, name)]
             if len(having) == 1:
                 yield from hit(having[0].name.casefold(), column.this)
-
-
-def _source(scope: Any, name: str) -> Any:
-    current = scope
-    while current is not None:
-        found = current.sources.get(name)
-        if found is not None:
-            return found
-        current = current.parent
-    return None
 
 
 # ---------------------------------------------------------------- where it happens
