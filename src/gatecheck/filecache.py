@@ -114,7 +114,7 @@ class FileCache:
         except signed.KeyUnavailable as exc:
             self.warning = f"no cache: {exc}"
             self.enabled = False
-        except (Unusable, OSError, _sqlite_error()) as exc:
+        except (Unusable, OSError, sqlite_error()) as exc:
             self._unreadable(exc)
 
     def get(self, rel: str, stat: os.stat_result | None, read: Any = None) -> "FileResult | None":
@@ -161,7 +161,7 @@ class FileCache:
             return set()
         try:
             return {row[0] for row in self._db.execute("SELECT path FROM files")}
-        except _sqlite_error():
+        except sqlite_error():
             return set()
 
     # -- writing
@@ -225,7 +225,7 @@ class FileCache:
             self._memo.clear()
         except signed.KeyUnavailable as exc:
             self.warning = f"no cache: {exc}"
-        except _sqlite_error() as exc:
+        except sqlite_error() as exc:
             self.warning = f"cannot write cache {self.file.name}: {exc}"
         except (OSError, Unusable) as exc:
             # A read-only checkout still gets its findings, just no cache.
@@ -281,7 +281,7 @@ class FragmentMemo:
             if row is None:
                 return None
             kept = cache._signer.loads(row[0], row[1], b"fragment\0" + key)
-        except (signed.Unreadable, _sqlite_error()):
+        except (signed.Unreadable, sqlite_error()):
             return None
         from gatecheck.facts import FragmentFacts
 
@@ -382,7 +382,9 @@ def _connect(path: Path, expected: list[tuple[str, str, str | None]]) -> "sqlite
     return db
 
 
-def _sqlite_error() -> type[Exception]:
+def sqlite_error() -> type[Exception]:
+    """``sqlite3.Error``, importing sqlite3 only when a handler needs it (also
+    `gatecheck.verdicts`)."""
     import sqlite3
 
     return sqlite3.Error

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gatecheck import __version__, signed
+from gatecheck.filecache import Unusable, create_once, open_db, sqlite_error
 
 if TYPE_CHECKING:
     import sqlite3
@@ -86,7 +87,7 @@ class VerdictCache:
             return _MISSING
         try:
             row = db.execute("SELECT mac, payload FROM verdicts WHERE key = ?", (key,)).fetchone()
-        except _sqlite_error() as exc:
+        except sqlite_error() as exc:
             self._unreadable(exc)
             return _MISSING
         if row is None:
@@ -107,8 +108,6 @@ class VerdictCache:
         if not self.enabled or not (self._new or (prune and self._db is not None)):
             self.close()
             return
-        from gatecheck.filecache import Unusable, create_once, open_db
-
         try:
             if not self.directory.is_dir() or self.directory.is_symlink():
                 return  # only the file cache (source rules) makes the directory
@@ -132,7 +131,7 @@ class VerdictCache:
             self._new.clear()
         except signed.KeyUnavailable as exc:
             self.warning = f"no cache: {exc}"
-        except (OSError, Unusable, _sqlite_error()) as exc:
+        except (OSError, Unusable, sqlite_error()) as exc:
             self.warning = f"cannot write cache {self.file.name}: {exc}"
         finally:
             self.close()
@@ -146,15 +145,13 @@ class VerdictCache:
         if self._opened:
             return self._db
         self._opened = True
-        from gatecheck.filecache import Unusable, open_db
-
         try:
             self._signer = signed.Signer(signed.signing_key())
             self._db = open_db(self.file, _SCHEMA, _MASTER, create=False)
         except signed.KeyUnavailable as exc:
             self.warning = f"no cache: {exc}"
             self.enabled = False
-        except (OSError, Unusable, _sqlite_error()) as exc:
+        except (OSError, Unusable, sqlite_error()) as exc:
             self._unreadable(exc)
         return self._db
 
@@ -167,9 +164,3 @@ class VerdictCache:
 
 #: What `VerdictCache.get` returns for a key it does not hold.
 MISSING = _MISSING
-
-
-def _sqlite_error() -> type[Exception]:
-    import sqlite3
-
-    return sqlite3.Error
