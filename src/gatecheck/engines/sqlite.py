@@ -18,7 +18,7 @@ import functools
 import re
 import sqlite3
 import threading
-from typing import TYPE_CHECKING, Mapping, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, NamedTuple, Sequence
 
 from gatecheck.engines import as_values
 from gatecheck.extract import NEUTRAL
@@ -132,11 +132,11 @@ def syntax_error(sql: str) -> SyntaxVerdict | None:
                 message = str(exc)
                 missing = _NO_SUCH_TABLE.match(message)
                 if missing is not None:
-                    if keep and _LOCAL.tables >= _MAX_TABLES:
-                        conn.close()  # start afresh
-                        _LOCAL.kept = None
-                        conn = _connection(keep)
-                    elif keep:
+                    if keep:
+                        if _LOCAL.tables >= _MAX_TABLES:
+                            conn.close()  # start afresh
+                            _LOCAL.kept = None
+                            conn = _connection(keep)
                         _LOCAL.tables += 1
                     elif not opened:
                         conn.execute("SAVEPOINT gatecheck_syntax")
@@ -217,10 +217,11 @@ class NameOracle:
                 pass
         #: The schema's tables and views by casefolded name, in the schema's
         #: order (a virtual table before its shadow tables): (rank, DDL, name,
-        #: columns, is a view).  Made in the probe's savepoint only when a statement may
-        #: name them, so every probe compiles against a small schema: SQLite
-        #: reloads its whole schema after each ``ALTER TABLE`` stand-in and
-        #: each rollback, which on a copy of 2,000 tables cost ~25 ms a time.
+        #: columns, is a view).  Made in the probe's savepoint only when a
+        #: statement may name them, so every probe compiles against a small
+        #: schema: SQLite reloads its whole schema after each ``ALTER TABLE``
+        #: stand-in and each rollback, which on a copy of 2,000 tables cost
+        #: ~25 ms a time.
         self._objects: dict[str, tuple[int, str | None, str, list[str], bool]] = {}
         for t in schema.tables:
             if not t.name.casefold().startswith("sqlite_"):
@@ -232,16 +233,16 @@ class NameOracle:
         #: Objects made for the current probe after the compiler asked for them.
         self._made: set[str] = set()
 
-    def _materialize(self, texts: Sequence[str]) -> None:
-        """Make the schema's tables and views that ``texts`` may name (any word
-        of theirs that is the name of one), and those their views name, in the
-        schema's order.  What cannot be made from its DDL (a module that is not
-        loaded) becomes a plain table with its columns.  Which objects exist is
-        only a matter of speed: a name missed here is made when the compiler
-        asks for it (`_stand_in`)."""
+    def _materialize(self, names: Iterable[str]) -> None:
+        """Make the schema's tables and views among ``names`` (casefolded words of
+        the text being compiled), and those their views name, in the schema's
+        order.  What cannot be made from its DDL (a module that is not loaded)
+        becomes a plain table with its columns.  Which objects exist is only a
+        matter of speed: a name missed here is made when the compiler asks for
+        it (`_stand_in`)."""
         objects = self._objects
         wanted: set[str] = set()
-        todo = [w for text in texts for w in _words(text) if w in objects]
+        todo = [name for name in names if name in objects]
         while todo:
             name = todo.pop()
             if name in wanted:
@@ -317,7 +318,7 @@ class NameOracle:
         conn.execute("SAVEPOINT gatecheck_probe")
         self._made.clear()
         try:
-            self._materialize((*creates, text))
+            self._materialize(w for t in (*creates, text) for w in _words(t))
             self._make(creates)
             complete = False
             for _ in range(_NAME_ROUNDS):
@@ -380,7 +381,7 @@ class NameOracle:
                     and name.casefold() not in self._made:
                 # The schema has it; no word of the text named it (a view's).
                 self._made.add(name.casefold())
-                self._materialize((_quote(name),))
+                self._materialize((name.casefold(),))
                 return True
             if name.casefold() not in defined:
                 tables.add(name.casefold())
@@ -432,9 +433,8 @@ _WORD = re.compile(r'"((?:[^"]|"")+)"|`([^`]+)`|\[([^\]]+)\]|([^\W\d][\w$]*)')
 @functools.lru_cache(maxsize=8192)  # a schema's DDL, statements that recur
 def _words(text: str) -> frozenset[str]:
     """The casefolded names ``text`` may use (a superset: keywords, strings' words)."""
-    return frozenset((quoted.replace('""', '"') if quoted else other).casefold()
-                     for quoted, *rest in _WORD.findall(text)
-                     for other in ("".join(rest),))
+    return frozenset((quoted.replace('""', '"') if quoted else "".join(bare)).casefold()
+                     for quoted, *bare in _WORD.findall(text))
 
 
 def _stop() -> int:
