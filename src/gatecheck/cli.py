@@ -16,17 +16,14 @@ import click
 
 from gatecheck import __version__
 from gatecheck.errors import GatecheckError
-from gatecheck.launch import notes
+from gatecheck.launch import (EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, FORMATS, exit_code,
+                              for_humans, notes, render, step_summary, use_colour)
 
-#: --format value -> reporter module under gatecheck.report (each has render(result)).
-FORMATS = {"text": "text", "concise": "text", "json": "json", "sarif": "sarif",
-           "github": "github", "junit": "junit", "gitlab": "gitlab"}
 #: Reports written to a file besides the main one (``--sarif-output FILE``...).
 EXTRA_OUTPUTS = ("sarif", "json", "junit", "gitlab")
 #: Lowest severity that fails a run unless --fail-on says otherwise; the
 #: Action's ``fail-on`` input has the same default (a test checks).
 DEFAULT_FAIL_ON = "info"
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
@@ -320,13 +317,13 @@ def run(fmt: str, fail_on: str, exit_zero: bool, output: str | None, sarif_outpu
                                warn_unused_ignores=warn_unused_ignores)
     # Reports for machines name files from the repository's root; people read
     # them from where they are (`gatecheck.engine.relocate`).
-    human = _for_humans(result)
+    human = for_humans(result)
 
-    use_colour = fmt in ("text", "concise") and _colour(color, output)
+    colour = fmt in ("text", "concise") and use_colour(color, output)
     if statistics:
         text = _statistics(result, fmt, quiet=quiet)
     else:
-        text = _render(fmt, result, colour=use_colour, quiet=quiet, fail_on=threshold)
+        text = render(fmt, result, human=human, colour=colour, quiet=quiet, fail_on=threshold)
     notes(human, result, baselines=bool(baselines), quiet=quiet, say=_say, error=_error)
     if verbose:
         for what, n in result.stats.items():
@@ -339,22 +336,10 @@ def run(fmt: str, fail_on: str, exit_zero: bool, output: str | None, sarif_outpu
     # uploads them finds them whatever the main output's fate.
     for name, path in extra.items():
         if path is not None:
-            _write(_render(name, result, fail_on=threshold), path, flag=f"--{name}-output")
-    _step_summary(result)
-    _write(text, output, commands=fmt == "github", colour=use_colour)
-    if result.errors:
-        sys.exit(EXIT_ERROR)
-    failed = any(f.severity >= threshold for f in result.findings)
-    sys.exit(EXIT_FINDINGS if failed and not exit_zero else EXIT_CLEAN)
-
-
-def _for_humans(result: Any) -> Any:
-    """``result`` with paths relative to the current directory (outside the
-    repository: absolute)."""
-    from gatecheck.engine import relocate
-
-    # Inside the repository a path may climb (../frontend/a.py), as typed.
-    return relocate(result, Path.cwd().resolve(), within=result.base)
+            _write(render(name, result, fail_on=threshold), path, flag=f"--{name}-output")
+    step_summary(result, say=_say)
+    _write(text, output, commands=fmt == "github", colour=colour)
+    sys.exit(exit_code(result, threshold, exit_zero=exit_zero))
 
 
 def _check_outputs(output: str | None, extra: dict[str, str | None]) -> None:
@@ -368,33 +353,6 @@ def _check_outputs(output: str | None, extra: dict[str, str | None]) -> None:
         if key in seen:
             raise click.UsageError(f"{flag} and {seen[key]} name the same file: {path}")
         seen[key] = flag
-
-
-def _colour(flag: bool | None, output: str | None) -> bool:
-    """--color/--no-color, else NO_COLOR (off), else FORCE_COLOR (on, as CI logs
-    want), else on when the report goes to a terminal (no-color.org, force-color.org)."""
-    if flag is not None:
-        return flag
-    if os.environ.get("NO_COLOR"):
-        return False
-    if os.environ.get("FORCE_COLOR"):
-        return True
-    return output is None and sys.stdout.isatty()
-
-
-def _render(fmt: str, result: Any, *, colour: bool = False, quiet: bool = False,
-            fail_on: Any = None) -> str:
-    """The report of format ``fmt`` (`FORMATS`)."""
-    import importlib
-
-    reporter = importlib.import_module(f"gatecheck.report.{FORMATS[fmt]}")
-    if FORMATS[fmt] == "text":
-        result = _for_humans(result)  # paths from the current directory, as ruff does
-        return reporter.render(result, colour=colour, concise=fmt == "concise",  # type: ignore[no-any-return]
-                               quiet=quiet)
-    if fmt == "junit" and fail_on is not None:
-        return reporter.render(result, fail_on=fail_on)  # type: ignore[no-any-return]
-    return reporter.render(result)  # type: ignore[no-any-return]
 
 
 def _statistics(result: Any, fmt: str, *, quiet: bool) -> str:
@@ -411,26 +369,6 @@ def _statistics(result: Any, fmt: str, *, quiet: bool) -> str:
                                                         key=lambda i: (-i[1], i[0]))]
         return json.dumps(rows, indent=2) + "\n"
     return text.statistics(result) + ("" if quiet else text.summary_line(result) + "\n")
-
-
-def _step_summary(result: Any) -> None:
-    """Append the Markdown summary to ``$GITHUB_STEP_SUMMARY`` when the runner sets it."""
-    target = os.environ.get("GITHUB_STEP_SUMMARY")
-    if not target:
-        return
-    from gatecheck.redact import scrub
-    from gatecheck.report import markdown
-
-    server, repository, sha = (os.environ.get(k, "") for k in
-                               ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_SHA"))
-    blob = f"{server}/{repository}/blob/{sha}" if server and repository and sha else None
-    text = scrub(markdown.render(result, blob_url=blob))
-    try:
-        with open(target, "a", encoding="utf-8") as fh:
-            fh.write(text)
-    except OSError as exc:
-        _say(f"gatecheck: warning: GITHUB_STEP_SUMMARY {target}: {exc.strerror or exc}; "
-             "no job summary written")
 
 
 def _write(text: str, output: str | None, *, commands: bool = False, colour: bool = False,
@@ -479,7 +417,7 @@ def baseline(output: str | None, **check: Any) -> None:
             unread.append(item.config.path)
         results.setdefault(target, []).append(item.engine.run())
     merged = {path: merge_results(parts) for path, parts in results.items()}
-    errors = [e for result in merged.values() for e in _for_humans(result).errors]
+    errors = [e for result in merged.values() for e in for_humans(result).errors]
     for err in errors:
         _error(str(err))
     if errors:

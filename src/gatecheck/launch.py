@@ -33,7 +33,8 @@ _RUN_OPTIONS: dict[str, tuple[str, bool]] = {
     "--exit-zero": ("exit_zero", False),
     "--quiet": ("quiet", False), "-q": ("quiet", False),
 }
-_FORMATS = ("text", "concise", "json", "sarif", "github", "junit", "gitlab")
+#: --format values; `render` makes each (concise with the text reporter).
+FORMATS = ("text", "concise", "json", "sarif", "github", "junit", "gitlab")
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
@@ -99,7 +100,7 @@ def parse_run(args: list[str]) -> dict[str, Any] | None:
             value = args[i]
             i += 1
         options[param] = value
-    if options["fmt"] not in _FORMATS or options["fail_on"] not in ("error", "warning", "info"):
+    if options["fmt"] not in FORMATS or options["fail_on"] not in ("error", "warning", "info"):
         return None
     if options["jobs"] is not None:
         if not options["jobs"].isdigit() or int(options["jobs"]) < 1:
@@ -147,14 +148,11 @@ def run(paths: list[str], fmt: str, config: str | None, jobs: int | None,
 def _run(paths: list[str], fmt: str, config: str | None, jobs: int | None,
          shard: tuple[int, int] | None, fail_on: str, no_cache: bool, exit_zero: bool,
          quiet: bool, argv: list[str] | None) -> int:
-    import importlib
     import time
-    from pathlib import Path
 
     started = time.time_ns()
 
     from gatecheck import targets
-    from gatecheck.engine import relocate
     from gatecheck.findings import Severity
     from gatecheck.policy import Policy
 
@@ -166,27 +164,19 @@ def _run(paths: list[str], fmt: str, config: str | None, jobs: int | None,
                              warn_unused_ignores=False)
     baselines = targets.read_baselines(loaded, None, use_configured=True)
     result = targets.check_all(loaded, baselines, found.orphans)
-    cwd = Path.cwd().resolve()
-    human = relocate(result, cwd, within=result.base)
-    colour = fmt in ("text", "concise") and _colour()
-    reporter = importlib.import_module(f"gatecheck.report.{'text' if fmt == 'concise' else fmt}")
-    if fmt in ("text", "concise"):
-        text = reporter.render(human, colour=colour, concise=fmt == "concise", quiet=quiet)
-    elif fmt == "junit":
-        text = reporter.render(result, fail_on=threshold)
-    else:
-        text = reporter.render(result)
+    human = for_humans(result)
+    colour = fmt in ("text", "concise") and use_colour()
+    text = render(fmt, result, human=human, colour=colour, quiet=quiet, fail_on=threshold)
     notes(human, result, baselines=bool(baselines), quiet=quiet, say=_say, error=_error)
-    _step_summary(result)
+    step_summary(result, say=_say)
     from gatecheck.redact import safe_lines
 
     out = safe_lines(text, commands=fmt == "github", colour=colour)
     sys.stdout.write(out)
     sys.stdout.flush()
-    if result.errors:
-        return EXIT_ERROR
-    failed = any(f.severity >= threshold for f in result.findings)
-    code = EXIT_FINDINGS if failed and not exit_zero else EXIT_CLEAN
+    code = exit_code(result, threshold, exit_zero=exit_zero)
+    if code == EXIT_ERROR:
+        return code
     if argv is not None and not _said and not result.warnings:
         from gatecheck import replay
 
@@ -210,12 +200,53 @@ def notes(human: Any, result: Any, *, baselines: bool, quiet: bool,
             f"{result.fixed} baseline entr{'y' if result.fixed == 1 else 'ies'} now fixed")
 
 
-def _colour() -> bool:
+def for_humans(result: Any) -> Any:
+    """``result`` with paths relative to the current directory (outside the
+    repository: absolute); reports for machines keep them from the root."""
+    from pathlib import Path
+
+    from gatecheck.engine import relocate
+
+    # Inside the repository a path may climb (../frontend/a.py), as typed.
+    return relocate(result, Path.cwd().resolve(), within=result.base)
+
+
+def render(fmt: str, result: Any, *, human: Any = None, colour: bool = False,
+           quiet: bool = False, fail_on: Any = None) -> str:
+    """The report of format ``fmt`` (text and concise from ``human``, the result as
+    `for_humans` gives it, made here when not given)."""
+    import importlib
+
+    if fmt in ("text", "concise"):
+        from gatecheck.report import text
+
+        return text.render(for_humans(result) if human is None else human,
+                           colour=colour, concise=fmt == "concise", quiet=quiet)
+    reporter = importlib.import_module(f"gatecheck.report.{fmt}")
+    if fmt == "junit" and fail_on is not None:
+        return reporter.render(result, fail_on=fail_on)  # type: ignore[no-any-return]
+    return reporter.render(result)  # type: ignore[no-any-return]
+
+
+def exit_code(result: Any, threshold: Any, *, exit_zero: bool) -> int:
+    """2 when something could not run, 1 for a finding at ``threshold`` or above
+    (0 with ``--exit-zero``), else 0."""
+    if result.errors:
+        return EXIT_ERROR
+    failed = any(f.severity >= threshold for f in result.findings)
+    return EXIT_FINDINGS if failed and not exit_zero else EXIT_CLEAN
+
+
+def use_colour(flag: bool | None = None, output: str | None = None) -> bool:
+    """--color/--no-color, else NO_COLOR (off), else FORCE_COLOR (on, as CI logs
+    want), else on when the report goes to a terminal (no-color.org, force-color.org)."""
+    if flag is not None:
+        return flag
     if os.environ.get("NO_COLOR"):
         return False
     if os.environ.get("FORCE_COLOR"):
         return True
-    return sys.stdout.isatty()
+    return output is None and sys.stdout.isatty()
 
 
 #: Lines written to stderr by this run (a run that said something is not replayed).
@@ -235,8 +266,21 @@ def _error(message: str) -> None:
         _say(f"gatecheck: error: {line}")
 
 
-def _step_summary(result: Any) -> None:
-    if os.environ.get("GITHUB_STEP_SUMMARY"):
-        from gatecheck.cli import _step_summary as summary
+def step_summary(result: Any, *, say: Callable[[str], None]) -> None:
+    """Append the Markdown summary to ``$GITHUB_STEP_SUMMARY`` when the runner sets it."""
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return
+    from gatecheck.redact import scrub
+    from gatecheck.report import markdown
 
-        summary(result)
+    server, repository, sha = (os.environ.get(k, "") for k in
+                               ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_SHA"))
+    blob = f"{server}/{repository}/blob/{sha}" if server and repository and sha else None
+    text = scrub(markdown.render(result, blob_url=blob))
+    try:
+        with open(target, "a", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as exc:
+        say(f"gatecheck: warning: GITHUB_STEP_SUMMARY {target}: {exc.strerror or exc}; "
+            "no job summary written")
