@@ -243,3 +243,32 @@ def test_each_probe_makes_only_what_the_statement_may_name() -> None:
     # Nothing made for one probe is left for the next.
     assert oracle.conn.execute("SELECT count(*) FROM sqlite_master WHERE name LIKE 't%'"
                                ).fetchone()[0] == 0
+
+
+def test_a_pragma_checked_before_changes_no_verdict() -> None:
+    """``EXPLAIN PRAGMA query_only = 1`` sets the pragma while it compiles.  A
+    statement of the user's code checked earlier must not change a later verdict:
+    on the syntax check's database a CREATE then still gets its stand-ins (and its
+    syntax error), and on the schema copy an existing table is still found."""
+    from gatecheck.engines.sqlite import NameOracle, syntax_error
+    from gatecheck.model import Column, Schema, Table
+
+    trigger = ("CREATE TRIGGER tr AFTER UPDATE ON gone BEGIN "
+               "INSERT INTO log (id) FROM VALUES (1); END")
+    for pragma in ("PRAGMA query_only = 1", "PRAGMA main.query_only = ON",
+                   "PRAGMA writable_schema = 1"):
+        assert syntax_error(pragma) is None
+        verdict = syntax_error(trigger)
+        assert verdict is not None and verdict.near == "FROM", verdict
+        assert syntax_error("SELECT * FROM elsewhere WHERE") is not None
+        assert syntax_error("SELECT * FROM elsewhere") is None
+    assert syntax_error("PRAGMA query_only = = 1") is not None
+
+    schema = Schema(tables=(Table("t", (Column("id"), Column("name")),
+                                  sql="CREATE TABLE t (id INTEGER, name TEXT)"),))
+    oracle = NameOracle(schema)
+    assert oracle.missing("PRAGMA query_only = 1") == (frozenset(), frozenset(), True)
+    assert oracle.missing("PRAGMA table_info(t)") == (frozenset(), frozenset(), True)
+    found = oracle.missing("SELECT nope, name FROM t", columns_of={"nope": {"t"}})
+    assert found == (frozenset(), frozenset({"nope"}), True)
+    assert oracle.missing("SELECT * FROM t JOIN gone USING (id)").tables == {"gone"}

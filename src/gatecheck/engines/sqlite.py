@@ -4,12 +4,12 @@
 is never stepped, so nothing is read or written.  It runs on a private
 in-memory database on which ``ATTACH`` is impossible (a limit of 0 attached
 databases, and an authorizer that refuses it).  The answer wanted here is only
-whether SQLite's *grammar* accepts the text, and SQLite's parser resolves some
-names while it still parses: ``CREATE TRIGGER ... ON t`` stops at "no such
-table: t" before it reads the body.  So a missing table is created, empty, in
-that private database and the statement compiled again (a few rounds at most);
-any other error that is not the tokenizer's or the parser's means the syntax is
-fine.
+whether SQLite's *grammar* accepts the text: an error that is not the
+tokenizer's or the parser's means the syntax is fine.  SQLite reads a statement
+whole before it resolves a name, except ``CREATE`` and ``ALTER``:
+``CREATE TRIGGER ... ON t`` stops at "no such table: t" before it reads the
+body.  For those a missing table is created, empty, in that private database
+and the statement compiled again (a few rounds at most, in a savepoint).
 """
 
 from __future__ import annotations
@@ -32,8 +32,6 @@ _NEAR = re.compile(r'^near "(.*)": syntax error$', re.DOTALL)
 _NO_SUCH_TABLE = re.compile(r"^no such table: (?:(main|temp)\.)?(.+)$", re.DOTALL)
 #: Missing tables created before giving up on reaching the parser's end.
 _ROUNDS = 8
-#: Beyond this many kept stand-in tables the private database starts afresh.
-_MAX_TABLES = 2_000
 #: Statements whose parser looks names up before it has read them whole.
 _DDL = re.compile(r"\b(?:CREATE|ALTER)\b", re.IGNORECASE)
 _LOCAL = threading.local()
@@ -46,25 +44,24 @@ class SyntaxVerdict(NamedTuple):
     near: str | None
 
 
-def _connection(keep: bool) -> sqlite3.Connection:
-    """This thread's private database: the one whose stand-ins stay (``keep``), or
-    the one that is always empty between verdicts."""
-    name = "kept" if keep else "empty"
-    conn: sqlite3.Connection | None = getattr(_LOCAL, name, None)
+def _connection() -> sqlite3.Connection:
+    """This thread's private database, empty between verdicts."""
+    conn: sqlite3.Connection | None = getattr(_LOCAL, "conn", None)
     if conn is None:
         conn = sqlite3.connect(":memory:", check_same_thread=False)
         conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
         # Nothing but EXPLAIN and stand-in tables ever runs here; this is the
         # second guard.  (Denying more would stop the parser early, as above.)
         conn.set_authorizer(_authorize)
-        setattr(_LOCAL, name, conn)
-        if keep:
-            _LOCAL.tables = 0
+        _LOCAL.conn = conn
     return conn
 
 
 def _authorize(action: int, *_: object) -> int:
-    if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH):
+    # A PRAGMA acts while it is compiled (``EXPLAIN PRAGMA query_only = 1``
+    # sets it): denied, so no verdict depends on a statement checked before
+    # it.  Its syntax has been read by then, as for every statement.
+    if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH, sqlite3.SQLITE_PRAGMA):
         return sqlite3.SQLITE_DENY
     return sqlite3.SQLITE_OK
 
@@ -108,46 +105,46 @@ def syntax_error(sql: str) -> SyntaxVerdict | None:
     # once prefixed again.
     head = text[:7].upper()
     program = text if head == "EXPLAIN" else f"EXPLAIN {text}"
-    # A stand-in left by an earlier statement must not change this one's
-    # verdict: SQLite reports "table t already exists" from inside the parser
-    # of CREATE and ALTER, before a later syntax error, and so the verdict
-    # would depend on what was checked before, in which worker.  Those
-    # statements start from an empty database (a savepoint, opened for the
-    # first stand-in, takes them away again), on a database of their own.
-    # Every other statement is read whole before any name is looked up, so
-    # its stand-ins stay for the next one: most statements then need none (a
-    # savepoint and a stand-in for each cost three times the compile).
-    keep = _DDL.search(program) is None
-    conn = _connection(keep)
+    conn = _connection()
+    if _DDL.search(program) is None:
+        # SQLite reads every other statement whole before it looks a name up
+        # (name resolution starts when the parser reduces the whole command):
+        # "no such table" then says the grammar accepted it.  One compile.
+        try:
+            conn.execute(program)
+        except sqlite3.ProgrammingError:
+            # Raised after a successful prepare: unbound parameters, or a
+            # second statement after this one (the caller splits them).
+            return None
+        except sqlite3.Error as exc:
+            return _syntax_verdict(str(exc))
+        except (OverflowError, ValueError, MemoryError) as exc:  # NUL byte, absurd size
+            return SyntaxVerdict(f"SQLite cannot compile this text ({exc})", None)
+        return None
+    # CREATE and ALTER look names up while they are still being parsed
+    # (``CREATE TRIGGER ... ON t`` stops at "no such table: t" before its
+    # body; "table t already exists" comes before a later syntax error): a
+    # missing table is created and the statement compiled again, in a
+    # savepoint taken away afterwards, so that no verdict depends on what
+    # was checked before it, in which worker.
     opened = False
     try:
         for _ in range(_ROUNDS):
             try:
                 conn.execute(program)
             except sqlite3.ProgrammingError:
-                # Raised after a successful prepare: unbound parameters, or a
-                # second statement after this one (the caller splits them).
                 return None
             except sqlite3.Error as exc:
                 message = str(exc)
                 missing = _NO_SUCH_TABLE.match(message)
                 if missing is not None:
-                    if keep:
-                        if _LOCAL.tables >= _MAX_TABLES:
-                            conn.close()  # start afresh
-                            _LOCAL.kept = None
-                            conn = _connection(keep)
-                        _LOCAL.tables += 1
-                    elif not opened:
+                    if not opened:
                         conn.execute("SAVEPOINT gatecheck_syntax")
                         opened = True
                     if _stand_in(conn, missing.group(1), missing.group(2)):
                         continue
-                if not _SYNTAX.search(message):
-                    return None
-                near = _NEAR.match(message)
-                return SyntaxVerdict(message, near.group(1) if near else None)
-            except (OverflowError, ValueError, MemoryError) as exc:  # NUL byte, absurd size
+                return _syntax_verdict(message)
+            except (OverflowError, ValueError, MemoryError) as exc:
                 return SyntaxVerdict(f"SQLite cannot compile this text ({exc})", None)
             return None
         return None
@@ -155,6 +152,15 @@ def syntax_error(sql: str) -> SyntaxVerdict | None:
         if opened:
             conn.execute("ROLLBACK TO gatecheck_syntax")
             conn.execute("RELEASE gatecheck_syntax")
+
+
+def _syntax_verdict(message: str) -> SyntaxVerdict | None:
+    """The verdict an error message gives: only the tokenizer's and the parser's
+    messages reject the syntax; every other error comes after the parse."""
+    if not _SYNTAX.search(message):
+        return None
+    near = _NEAR.match(message)
+    return SyntaxVerdict(message, near.group(1) if near else None)
 
 
 # ---------------------------------------------------------------- names
@@ -203,7 +209,10 @@ class NameOracle:
         from gatecheck.introspect.sqlite_guard import guard
 
         self.conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        self._guard = guard(self.conn, settings=True)
+        self._settings_guard = guard(self.conn, settings=True)
+        #: A PRAGMA that sets something was refused in the current compile.
+        self._setting = False
+        self.conn.set_authorizer(self._guard)
         self._functions: set[str] = set()
         #: CREATE statements stopped for taking too long: never run again.
         self._endless: set[str] = set()
@@ -232,6 +241,16 @@ class NameOracle:
                 len(self._objects), v.sql, v.name, list(v.columns), True))
         #: Objects made for the current probe after the compiler asked for them.
         self._made: set[str] = set()
+
+    def _guard(self, action: int, arg1: str | None, arg2: str | None, db: str | None,
+               trigger: str | None) -> int:
+        # A PRAGMA acts while it is compiled (``EXPLAIN PRAGMA query_only = 1``
+        # would make every later stand-in fail): one that sets something is
+        # refused, and names nothing (`missing` counts it as checked).
+        if action == sqlite3.SQLITE_PRAGMA and arg2 is not None:
+            self._setting = True
+            return sqlite3.SQLITE_DENY
+        return self._settings_guard(action, arg1, arg2, db, trigger)
 
     def _materialize(self, names: Iterable[str]) -> None:
         """Make the schema's tables and views among ``names`` (casefolded words of
@@ -321,12 +340,16 @@ class NameOracle:
             self._materialize(w for t in (*creates, text) for w in _words(t))
             self._make(creates)
             complete = False
+            self._setting = False
             for _ in range(_NAME_ROUNDS):
                 try:
                     conn.execute(program)
                 except sqlite3.ProgrammingError:
                     pass  # compiled: unbound parameters, or a second statement
                 except sqlite3.Error as exc:
+                    if self._setting:  # a PRAGMA that sets something: no names
+                        complete = True
+                        break
                     if self._stand_in(str(exc), defined, columns_of or {}, tables, columns):
                         continue
                     if _SYNTAX.search(str(exc)) and NEUTRAL.search(program):

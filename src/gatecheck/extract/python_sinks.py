@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterable, Sequence
-from typing import Final, TypeGuard, cast
+from typing import Any, Final, TypeGuard, cast
 
 __all__ = ["SQL_KEYWORDS", "SQL_START", "Scope", "Walker", "assembled", "clause_prefix",
            "flatten", "is_str", "may_start_sql", "start_key", "str_value"]
@@ -202,7 +202,7 @@ Site = tuple[int, ast.expr, list[ast.expr], Scope]
 
 # Fields that never hold a string literal, skipped by the generic descent.
 _SKIPPED_FIELDS: Final = frozenset({"ctx", "op", "type_comment", "type_ignores", "kind"})
-_COMPREHENSIONS: Final = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
+_COMPREHENSIONS: Final = frozenset({ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp})
 _BINDING_NODES: Final = frozenset({
     ast.AnnAssign, ast.AugAssign, ast.NamedExpr, ast.For, ast.AsyncFor, ast.withitem,
     ast.Import, ast.ImportFrom, ast.ExceptHandler, ast.Global, ast.Nonlocal})
@@ -215,6 +215,18 @@ _Pending = list[tuple[list[ast.AST], "Scope"]]
 FORMATTED: Final[tuple[type[ast.JoinedStr], ...]] = (ast.JoinedStr,) + (
     (cast("type[ast.JoinedStr]", getattr(ast, "TemplateStr")),)
     if hasattr(ast, "TemplateStr") else ())
+
+
+# Exact node types for the walk's dispatch (`Walker._walk_scope`).
+_Name, _Constant, _Attribute, _Call = ast.Name, ast.Constant, ast.Attribute, ast.Call
+_Assign, _Expr, _BinOp, _List, _Tuple, _Dict = (
+    ast.Assign, ast.Expr, ast.BinOp, ast.List, ast.Tuple, ast.Dict)
+_ClassDef = ast.ClassDef
+_FORMATTED_TYPES: Final = frozenset(FORMATTED)
+#: What `assembled` can be true of: names, literals, ``+`` chains, ``a if c else b``.
+_ASSEMBLY_TYPES: Final = frozenset({ast.Name, ast.Attribute, ast.Constant, ast.BinOp, ast.IfExp,
+                                    *FORMATTED})
+_FUNCTIONS: Final = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda})
 
 
 def is_str(node: object) -> TypeGuard[ast.Constant | ast.JoinedStr]:
@@ -296,54 +308,62 @@ class Walker:
             self._walk_scope(stack, scope, pending)
 
     def _walk_scope(self, stack: list[ast.AST], scope: Scope, pending: _Pending) -> None:
-        # Most frequent node types first: this loop visits every node of
-        # every Python file that passes the prefilter.
+        # This loop visits every node of every Python file that passes the
+        # prefilter: exact type tests (ast nodes are not subclassed), the most
+        # frequent types first, and the common expressions descended by hand.
         sites = self.sites
+        append, extend, pop = stack.append, stack.extend, stack.pop
         while stack:
-            node = stack.pop()
-            if isinstance(node, ast.Name):
+            node: Any = pop()  # an ast.AST: tested by exact type below
+            t = type(node)
+            if t is _Name:
                 continue
-            if isinstance(node, ast.Constant):
+            if t is _Constant:
                 if type(node.value) is str:
                     sites.append((SITE_STRING, node, [node], scope))
-            elif isinstance(node, ast.Call):
+            elif t is _Attribute:
+                value = node.value
+                if type(value) is not _Name:  # ``obj.attr``: nothing to visit
+                    append(value)
+            elif t is _Call:
                 self._call(node, scope, stack)
-            elif isinstance(node, FORMATTED):
+            elif t is _Assign:
+                self._assign(node, node.targets, node.value, scope)
+                extend(node.targets)
+                append(node.value)
+            elif t is _Expr:
+                # A docstring or a bare string statement is never SQL.
+                value = node.value
+                if not is_str(value):
+                    append(value)
+            elif t in _FORMATTED_TYPES:
                 # Not descended: 3.11 positions inside f-strings are unreliable.
                 sites.append((SITE_STRING, node, [node], scope))
-            elif isinstance(node, ast.Expr):
-                # A docstring or a bare string statement is never SQL.
-                if not is_str(node.value):
-                    stack.append(node.value)
-            elif isinstance(node, ast.Assign):
-                self._assign(node, node.targets, node.value, scope)
-                stack.extend(node.targets)
-                stack.append(node.value)
-            elif isinstance(node, ast.BinOp):
+            elif t is _BinOp:
                 self._binop(node, scope, stack)
-            elif isinstance(node, (ast.List, ast.Tuple)):
-                if len(node.elts) > 1:
-                    self._parts_list(node.elts)
-                stack.extend(node.elts)
-            elif isinstance(node, ast.Dict):
-                stack.extend(node.values)
-                stack.extend(k for k in node.keys if k is not None and not is_str(k))
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            elif t is _List or t is _Tuple:
+                elts = node.elts
+                if len(elts) > 1:
+                    self._parts_list(elts)
+                extend(elts)
+            elif t is _Dict:
+                extend(node.values)
+                extend(k for k in node.keys if k is not None and not is_str(k))
+            elif t in _FUNCTIONS:
                 self._function(node, scope, stack, pending)
-            elif isinstance(node, ast.ClassDef):
+            elif t is _ClassDef:
                 scope.bind(node.name, start_key(node))
-                stack.extend(node.decorator_list)
-                stack.extend(node.bases)
-                stack.extend(node.keywords)
+                extend(node.decorator_list)
+                extend(node.bases)
+                extend(node.keywords)
                 pending.append((list(node.body), Scope(scope, _CLASS)))
-            elif isinstance(node, _COMPREHENSIONS):
+            elif t in _COMPREHENSIONS:
                 inner = Scope(scope, _COMPREHENSION)
                 for generator in node.generators:
                     for name in _target_names(generator.target):
                         inner.bind(name, start_key(node))
                 pending.append((list(ast.iter_child_nodes(node)), inner))
             else:
-                t = type(node)
                 if t in _BINDING_NODES:
                     self._bindings(node, scope)
                 fields = self._fields.get(t)
@@ -353,9 +373,9 @@ class Walker:
                 for f in fields:
                     value = getattr(node, f, None)
                     if type(value) is list:
-                        stack.extend(value)  # may hold None or str: no fields, skipped
+                        extend(value)  # may hold None or str: no fields, skipped
                     elif isinstance(value, ast.AST):
-                        stack.append(value)
+                        append(value)
 
     def _call(self, node: ast.Call, scope: Scope, stack: list[ast.AST]) -> None:
         func = node.func
@@ -462,21 +482,30 @@ class Walker:
 
     def _assign(self, node: ast.stmt, targets: list[ast.expr], value: ast.expr | None,
                 scope: Scope) -> None:
-        constant = value if isinstance(value, ast.Constant) and type(value.value) is str else None
+        # Runs for every assignment of every file: exact type tests, and
+        # `assembled` only for what can assemble str pieces.
+        t = type(value)
+        constant = cast(ast.Constant, value) \
+            if t is _Constant and type(cast(ast.Constant, value).value) is str else None
         # ``query = base + join + where``: pieces the name assembles, read where it is used.
-        stored = constant if constant is not None or value is None or not assembled(value) \
-            else value
+        stored: ast.expr | None = constant
+        if constant is None and t in _ASSEMBLY_TYPES and assembled(cast(ast.expr, value)):
+            stored = value
         key = end_key(node)  # the name is bound once the statement has run
         assigned: list[str] = []
+        bindings = scope.bindings
         for target in targets:
-            if isinstance(target, ast.Name):
-                scope.bind(target.id, key, stored)
-                assigned.append(target.id)
+            target_type = type(target)
+            if target_type is _Name:
+                name = cast(ast.Name, target).id
+                bindings.setdefault(name, []).append((key, stored))
+                assigned.append(name)
                 if scope.kind == _CLASS:
-                    self._attribute(target.id, constant)
-            elif isinstance(target, ast.Attribute):
-                assigned.append(target.attr)
-                self._attribute(target.attr, constant)
+                    self._attribute(name, constant)
+            elif target_type is _Attribute:
+                attr = cast(ast.Attribute, target).attr
+                assigned.append(attr)
+                self._attribute(attr, constant)
             else:
                 for name in _target_names(target):
                     scope.bind(name, key)
