@@ -431,9 +431,14 @@ def main() -> None:
         '  analytics: {url: "sqlite:///db_b.db", paths: ["src/pkg0[0-6]/**"]}\n'
         '  billing: {url: "sqlite:///db_c.db",'
         ' paths: ["src/pkg0[7-9]/**", "src/pkg1[0-3]/**"]}\n')))
-    by_dbs = {n: timed([GATECHECK, "run", "--config", f"{n}_db.yaml", "--no-cache",
-                        "--format", "json"], corpus, repeat=args.repeat)[0]
-              for n in ("one", "three")}
+    # Alternated, best of each: the host drifts more within a minute than the
+    # difference measured here.
+    by_dbs = {"one": float("inf"), "three": float("inf")}
+    for _ in range(args.repeat):
+        for n in by_dbs:
+            by_dbs[n] = min(by_dbs[n], timed([GATECHECK, "run", "--config", f"{n}_db.yaml",
+                                              "--no-cache", "--format", "json"], corpus,
+                                             repeat=1)[0])
     row("three databases (`databases:`, paths by package) vs one, cold, default corpus, "
         "forbid-table-references + sql-parses + references-exist + forbid-tables",
         f"after {by_dbs['three']:.2f} s", f"one database: {by_dbs['one']:.2f} s",
@@ -441,7 +446,10 @@ def main() -> None:
 
     if not args.quick:
         big = generate(work / "corpus5x", modules * 5, sql_files * 5, 0)
-        big_cold = {label: timed([exe, *cold_cmd], big, repeat=1)[0] for label, exe in subjects}
+        # Best of as many runs as the 1x row: on a shared host one run varies by
+        # a third, and a ratio of one run to a best of three reads the noise.
+        big_cold = {label: timed([exe, *cold_cmd], big, repeat=args.repeat)[0]
+                    for label, exe in subjects}
         row("5x corpus (10,000 modules), cold", both(big_cold, digits=2),
             f"default corpus: {both(cold, digits=2)}",
             "; ".join(f"{label} {big_cold[label] / cold[label]:.2f}x" for label in big_cold)
