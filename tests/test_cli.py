@@ -252,6 +252,28 @@ def test_warm_run_never_imports_sqlglot(tmp_path: Path) -> None:
     assert "sqlglot" not in warm.stderr
 
 
+def test_a_file_edited_around_its_sql_imports_only_what_the_run_uses(tmp_path: Path) -> None:
+    """Pre-commit on a file changed above its SQL: the SQL's facts come from the
+    statement memo, so neither sqlglot nor modules only some runs need (json for
+    baselines and secrets, difflib for suggestions, shlex for build:) are imported."""
+    import subprocess
+    import sys
+    project(tmp_path)
+    write_tree(tmp_path, {"rules.yaml": RULES + "  - {id: parses, kind: sql-parses}\n",
+                          "app/jobs.py": 'def f(cur):\n    cur.execute("SELECT id FROM task_sessions")\n'})
+    cmd = [sys.executable, "-X", "importtime", "-m", "gatecheck", "run", "app/jobs.py"]
+    subprocess.run(cmd, cwd=tmp_path, capture_output=True, check=False)  # fills the caches
+    (tmp_path / "app/jobs.py").write_text(
+        '# a comment above\ndef f(cur):\n    cur.execute("SELECT id FROM task_sessions")\n')
+    run = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert run.returncode == 1, run.stderr
+    assert "app/jobs.py:3:33: no-task-sessions" in run.stdout, run.stdout
+    imported = {line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "gatecheck.pipeline" in imported  # the file was analysed, not replayed
+    assert not imported & {"sqlglot", "json", "difflib", "shlex"}, imported
+
+
 def test_the_summary_never_says_pass_when_rules_did_not_run(tmp_path: Path) -> None:
     """A database that cannot be opened: exit 2, and the summary names the rules that did
     not run instead of PASS (which reads green in a CI log)."""

@@ -13,7 +13,6 @@ import dataclasses
 import gc
 import os
 import re
-import shlex
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -825,6 +824,8 @@ def _parse_build(node: yaml.Node) -> tuple[str, ...]:
     if isinstance(node, yaml.SequenceNode):
         argv = as_str_list(node)
     elif type_name(node) == "string":
+        import shlex  # only for a build: command, not at start-up
+
         try:
             argv = tuple(shlex.split(as_str(node)))
         except ValueError as exc:  # an unclosed quote

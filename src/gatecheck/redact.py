@@ -18,7 +18,6 @@ holds secrets.  Three mechanisms, used at the few places output is made:
 
 from __future__ import annotations
 
-import json
 import re
 
 #: Shorter values are not registered as secrets: scrubbing "1" or "app"
@@ -87,6 +86,8 @@ def _xml_escape(value: str) -> str:
 
 def _spellings(value: str) -> set[str]:
     """The value as each output format may write it."""
+    import json  # only once a secret is known: not at start-up
+
     github = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     return {value, json.dumps(value)[1:-1], _xml_escape(value), github,
             inert(value), github.replace(":", "%3A").replace(",", "%2C")}

@@ -8,7 +8,6 @@ measure is `difflib`'s ratio on case-folded names, as in CPython's own
 
 from __future__ import annotations
 
-import difflib
 from typing import TYPE_CHECKING, Any, Iterable
 
 from gatecheck.kinds import glob_match
@@ -32,6 +31,8 @@ def closest(name: str, candidates: Iterable[str], *, cutoff: float = CUTOFF) -> 
     for candidate in sorted(set(candidates)):
         if candidate.casefold() != name.casefold():
             folded.setdefault(candidate.casefold(), candidate)
+    import difflib  # only when a name is missing: not at start-up
+
     match = difflib.get_close_matches(name.casefold(), list(folded), n=1, cutoff=cutoff)
     return folded[match[0]] if match else None
 

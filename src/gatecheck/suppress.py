@@ -17,7 +17,6 @@ the files and rules the run checked (`Baseline`).
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -154,12 +153,16 @@ def write_baseline(path: Path, findings: list[Finding]) -> None:
     entries = [{"fingerprint": f.fingerprint, "rule": f.rule, "path": f.path,
                 "object": f.object} for f in findings]
     payload = {"version": BASELINE_VERSION, "findings": entries}
+    import json  # a baseline is rare: not at start-up
+
     path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def read_baseline(path: Path, *, shown: str | None = None) -> Baseline:
     """A baseline file; ``shown``: how errors name it (default: ``path``)."""
     where = shown if shown is not None else str(path)
+    import json  # a baseline is rare: not at start-up
+
     try:
         payload: Any = json.loads(path.read_text(encoding="utf-8"))
         version = payload.get("version")
