@@ -105,46 +105,39 @@ def syntax_error(sql: str) -> SyntaxVerdict | None:
     # once prefixed again.
     head = text[:7].upper()
     program = text if head == "EXPLAIN" else f"EXPLAIN {text}"
+    # SQLite reads a statement whole before it looks a name up (resolution
+    # starts when the parser reduces the whole command), so "no such table"
+    # says the grammar accepted it: one compile.  CREATE and ALTER look names
+    # up while still parsing (``CREATE TRIGGER ... ON t`` stops at "no such
+    # table: t" before its body; "table t already exists" comes before a later
+    # syntax error): a missing table is created and the statement compiled
+    # again, in a savepoint taken away afterwards, so that no verdict depends
+    # on what was checked before it, in which worker.
     conn = _connection()
-    if _DDL.search(program) is None:
-        # SQLite reads every other statement whole before it looks a name up
-        # (name resolution starts when the parser reduces the whole command):
-        # "no such table" then says the grammar accepted it.  One compile.
-        try:
-            conn.execute(program)
-        except sqlite3.ProgrammingError:
-            # Raised after a successful prepare: unbound parameters, or a
-            # second statement after this one (the caller splits them).
-            return None
-        except sqlite3.Error as exc:
-            return _syntax_verdict(str(exc))
-        except (OverflowError, ValueError, MemoryError) as exc:  # NUL byte, absurd size
-            return SyntaxVerdict(f"SQLite cannot compile this text ({exc})", None)
-        return None
-    # CREATE and ALTER look names up while they are still being parsed
-    # (``CREATE TRIGGER ... ON t`` stops at "no such table: t" before its
-    # body; "table t already exists" comes before a later syntax error): a
-    # missing table is created and the statement compiled again, in a
-    # savepoint taken away afterwards, so that no verdict depends on what
-    # was checked before it, in which worker.
+    stand_ins = _DDL.search(program) is not None
     opened = False
     try:
         for _ in range(_ROUNDS):
             try:
                 conn.execute(program)
             except sqlite3.ProgrammingError:
+                # Raised after a successful prepare: unbound parameters, or a
+                # second statement after this one (the caller splits them).
                 return None
             except sqlite3.Error as exc:
                 message = str(exc)
-                missing = _NO_SUCH_TABLE.match(message)
+                missing = _NO_SUCH_TABLE.match(message) if stand_ins else None
                 if missing is not None:
                     if not opened:
                         conn.execute("SAVEPOINT gatecheck_syntax")
                         opened = True
                     if _stand_in(conn, missing.group(1), missing.group(2)):
                         continue
-                return _syntax_verdict(message)
-            except (OverflowError, ValueError, MemoryError) as exc:
+                if not _SYNTAX.search(message):
+                    return None  # a later stage's error: the grammar accepted it
+                near = _NEAR.match(message)
+                return SyntaxVerdict(message, near.group(1) if near else None)
+            except (OverflowError, ValueError, MemoryError) as exc:  # NUL byte, absurd size
                 return SyntaxVerdict(f"SQLite cannot compile this text ({exc})", None)
             return None
         return None
@@ -152,15 +145,6 @@ def syntax_error(sql: str) -> SyntaxVerdict | None:
         if opened:
             conn.execute("ROLLBACK TO gatecheck_syntax")
             conn.execute("RELEASE gatecheck_syntax")
-
-
-def _syntax_verdict(message: str) -> SyntaxVerdict | None:
-    """The verdict an error message gives: only the tokenizer's and the parser's
-    messages reject the syntax; every other error comes after the parse."""
-    if not _SYNTAX.search(message):
-        return None
-    near = _NEAR.match(message)
-    return SyntaxVerdict(message, near.group(1) if near else None)
 
 
 # ---------------------------------------------------------------- names
