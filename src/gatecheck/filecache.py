@@ -73,18 +73,41 @@ def digest(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
 
 
-class FileCache:
+class SignedStore:
+    """One signed cache database in the cache directory: what the file cache and
+    the verdict cache (`gatecheck.verdicts`) share."""
+
+    def __init__(self, directory: Path, file: Path) -> None:
+        self.directory = directory
+        self.file = file
+        #: Why the cache was not read or written (for stderr); None: it was.
+        self.warning: str | None = None
+        self._db: "sqlite3.Connection | None" = None
+        self._signer: signed.Signer | None = None
+        #: The database was unreadable: the next save builds a new one.
+        self._replace = False
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def _unreadable(self, exc: BaseException) -> None:
+        """A corrupt or foreign database: start over (the next save replaces it)."""
+        self.warning = (f"ignoring unreadable cache {self.file.name} ({exc}); "
+                        "it will be rebuilt")
+        self.close()
+        self._replace = True
+
+
+class FileCache(SignedStore):
     """Rows of one settings key (see the module docstring)."""
 
     def __init__(self, directory: Path, key: str, *, enabled: bool, flags: int = 0) -> None:
+        super().__init__(directory, directory / f"files-{key}.db")
         self.enabled = enabled
-        self.directory = directory
-        self.file = directory / f"files-{key}.db"
         self.key = key.encode()
         self.flags = flags
-        self.warning: str | None = None
-        self._signer: signed.Signer | None = None
-        self._db: "sqlite3.Connection | None" = None
         self._rows: dict[str, tuple[int, int, bytes, int, bytes, bytes]] = {}
         self._puts: list[tuple[str, int, int, bytes, int, bytes, bytes]] = []
         self._memo: dict[bytes, bytes] = {}
@@ -234,22 +257,11 @@ class FileCache:
         finally:
             self.close()
 
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
-
     # -- the database file
 
     def _unreadable(self, exc: BaseException) -> None:
-        """A corrupt or foreign database: start over (the next save replaces it)."""
-        self.warning = (f"ignoring unreadable cache {self.file.name} ({exc}); "
-                        "it will be rebuilt")
+        super()._unreadable(exc)
         self._rows.clear()
-        self.close()
-        self._replace = True
-
-    _replace = False
 
     def _open(self, *, create: bool) -> "sqlite3.Connection | None":
         if self._db is not None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gatecheck import __version__, signed
-from gatecheck.filecache import Unusable, create_once, open_db, sqlite_error
+from gatecheck.filecache import SignedStore, Unusable, create_once, open_db, sqlite_error
 
 if TYPE_CHECKING:
     import sqlite3
@@ -49,20 +49,15 @@ def fingerprint(schema: "Schema") -> bytes:
     return h.digest()
 
 
-class VerdictCache:
+class VerdictCache(SignedStore):
     """Verdicts by key; read one at a time, written together by `save`."""
 
     def __init__(self, directory: Path, *, enabled: bool) -> None:
-        self.directory = directory
-        self.file = directory / f"verdicts-{__version__}.db"
+        super().__init__(directory, directory / f"verdicts-{__version__}.db")
         self.enabled = enabled and not directory.is_symlink()
-        self.warning: str | None = None
-        self._db: "sqlite3.Connection | None" = None
         self._opened = False
-        self._signer: signed.Signer | None = None
         self._new: dict[bytes, bytes] = {}
         self._seen: set[bytes] = set()
-        self._replace = False
         self._fingerprints: dict[int, bytes] = {}
 
     def key(self, schema: "Schema", *parts: object) -> bytes:
@@ -136,11 +131,6 @@ class VerdictCache:
         finally:
             self.close()
 
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
-
     def _connection(self) -> "sqlite3.Connection | None":
         if self._opened:
             return self._db
@@ -154,12 +144,6 @@ class VerdictCache:
         except (OSError, Unusable, sqlite_error()) as exc:
             self._unreadable(exc)
         return self._db
-
-    def _unreadable(self, exc: BaseException) -> None:
-        self.warning = (f"ignoring unreadable cache {self.file.name} ({exc}); "
-                        "it will be rebuilt")
-        self.close()
-        self._replace = True
 
 
 #: What `VerdictCache.get` returns for a key it does not hold.
